@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { isUserError } from '../io/errors.js';
+import { VERSION } from '../version.js';
+import { registerInspect } from './inspect.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('slicewise')
+    .description('Plan, interpolate, train and study sparse slice annotation of 3D medical scans')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerInspect(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; every parsing mistake exits 2, its message already printed.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (isUserError(err)) {
+      process.stderr.write(`slicewise: ${err.message.split('\n')[0]}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+await main(process.argv);
