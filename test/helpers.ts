@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (tests run from dist/test/...). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Real data, read in place: ../shared/data beside the repository. */
+export const DATA_ROOT = resolve(REPO_ROOT, '..', 'shared', 'data');
+export const HIPPOCAMPUS = join(DATA_ROOT, 'msd-hippocampus');
+export const TOTALSEG_CT = join(DATA_ROOT, 'totalseg-ct');
+export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/** Skip reason when the shared data is absent (it is present on every project machine and in CI). */
+export const NO_DATA = existsSync(HIPPOCAMPUS) ? false : `real data not found at ${HIPPOCAMPUS}`;
+
+export function hippocampusCase(id: string): { image: string; label: string } {
+  return { image: join(HIPPOCAMPUS, 'imagesTr', `${id}.nii.gz`), label: join(HIPPOCAMPUS, 'labelsTr', `${id}.nii.gz`) };
+}
+
+/** A fresh temporary folder, removed when the process exits. */
+export function tempDir(prefix = 'slicewise-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
