@@ -60,7 +60,32 @@ export function fromItkImage(image: unknown, file: string): Volume {
   return toVolume(image as ItkImage, file);
 }
 
+/**
+ * Run an itk-wasm call without its console chatter: on a C++ exception it prints "Exception while running
+ * pipeline" lines and its emscripten runtime may set process.exitCode. We report our own one-line error.
+ */
+let quietDepth = 0;
+const saved = { log: console.log, error: console.error };
+export async function quietly<T>(call: () => Promise<T>): Promise<T> {
+  const exitCode = process.exitCode;
+  if (quietDepth++ === 0) {
+    console.log = () => undefined;
+    console.error = () => undefined;
+  }
+  try {
+    return await call();
+  } finally {
+    if (--quietDepth === 0) {
+      console.log = saved.log;
+      console.error = saved.error;
+    }
+    process.exitCode = exitCode;
+  }
+}
+
 function describe(err: unknown): string {
+  // itk-wasm's release builds throw a bare number (a C++ exception pointer) with no message.
+  if (typeof err === 'number') return 'the ITK reader/writer raised an exception';
   const text = err instanceof Error ? err.message : String(err);
   return text.split('\n')[0].slice(0, 200) || 'unreadable';
 }
@@ -69,7 +94,7 @@ export async function readWithItk(path: string): Promise<Volume> {
   const { readImageNode } = await import('@itk-wasm/image-io');
   let image: unknown;
   try {
-    image = await readImageNode(path);
+    image = await quietly(() => readImageNode(path));
   } catch (err) {
     throw new UserError(`could not be read as an image (${describe(err)})`, path);
   }
@@ -78,8 +103,12 @@ export async function readWithItk(path: string): Promise<Volume> {
 
 export async function writeWithItk(volume: Volume, path: string): Promise<void> {
   const { writeImageNode } = await import('@itk-wasm/image-io');
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  await writeImageNode(toItkImage(volume) as any, path, { useCompression: true });
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    await quietly(() => writeImageNode(toItkImage(volume) as any, path, { useCompression: true }));
+  } catch (err) {
+    throw new UserError(`could not be written as ${volume.dataType} (${describe(err)})`, path);
+  }
 }
 
 /** Read one DICOM series from a list of files (sorted by ITK/GDCM by position). */
@@ -87,7 +116,7 @@ export async function readDicomSeries(files: string[], folder: string): Promise<
   const { readImageDicomFileSeriesNode } = await import('@itk-wasm/dicom');
   let result: { outputImage: unknown };
   try {
-    result = await readImageDicomFileSeriesNode({ inputImages: files, singleSortedSeries: false });
+    result = await quietly(() => readImageDicomFileSeriesNode({ inputImages: files, singleSortedSeries: false }));
   } catch (err) {
     throw new UserError(`could not be read as a DICOM series (${describe(err)})`, folder);
   }
