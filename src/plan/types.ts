@@ -29,6 +29,8 @@ export const planSchema = z.object({
   /** The options the plan was made with (strategy, allocation, axis, range, ...). */
   options: z.record(z.string(), z.unknown()),
   cases: z.array(plannedCaseSchema),
+  /** Cases left out because they could not be read (id and the reason), when any. */
+  skipped: z.array(z.object({ id: z.string(), error: z.string() })).optional(),
 });
 
 export type PlannedCase = z.infer<typeof plannedCaseSchema>;

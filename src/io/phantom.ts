@@ -1,0 +1,126 @@
+/**
+ * A seeded SYNTHETIC phantom dataset for demos and tests: small 3D volumes with a smooth ellipsoidal
+ * "body" holding two organ-like ellipsoids (labels 1 and 2), soft edges, a smooth multiplicative intensity
+ * bias and Gaussian noise, written in the MSD / nnU-Net layout (imagesTr/CASE_0000.nii.gz,
+ * labelsTr/CASE.nii.gz, dataset.json that says SYNTHETIC). Not patient data, and never to be reported as such.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Random } from '../util/random.js';
+import { fileSystemError } from './errors.js';
+import { writeFileAtomic, writeVolume } from './read.js';
+import { IDENTITY, Volume, type Vec3 } from './volume.js';
+
+export interface PhantomOptions {
+  seed?: number;
+  cases?: number;
+  /** In-plane size (voxels); slice counts vary per case between 28 and 44. */
+  inPlane?: number;
+}
+
+export interface PhantomDataset {
+  root: string;
+  caseIds: string[];
+  labels: Record<string, number>;
+}
+
+interface Ellipsoid {
+  centre: Vec3;
+  radii: Vec3;
+}
+
+const SPACING: Vec3 = [1.5, 1.5, 3];
+/** Tissue intensities before bias and noise. */
+const BODY = 100, ORGAN_A = 170, ORGAN_B = 55;
+const EDGE_WIDTH = 0.08;
+
+/** Normalized radius: < 1 inside the ellipsoid. */
+function radius(e: Ellipsoid, x: number, y: number, z: number): number {
+  const dx = (x - e.centre[0]) / e.radii[0], dy = (y - e.centre[1]) / e.radii[1], dz = (z - e.centre[2]) / e.radii[2];
+  return Math.sqrt(dx * dx + dy * dy + dz * dz);
+}
+
+/** Soft inside-ness: 1 deep inside, 0 outside, a smooth ramp over the edge. */
+function softInside(r: number): number {
+  return 1 / (1 + Math.exp((r - 1) / EDGE_WIDTH));
+}
+
+function phantomCase(random: Random, n: number): { image: Volume; label: Volume } {
+  const nz = 28 + random.int(17);
+  const shape: Vec3 = [n, n, nz];
+  const jitter = (scale: number) => (random.next() - 0.5) * scale;
+  // The body fills most of the plane and about 70–85% of the slices, so some end slices are background.
+  const body: Ellipsoid = {
+    centre: [n / 2 + jitter(3), n / 2 + jitter(3), nz / 2 + jitter(2)],
+    radii: [n * (0.4 + jitter(0.06)), n * (0.34 + jitter(0.06)), nz * (0.39 + jitter(0.06))],
+  };
+  const organA: Ellipsoid = {
+    centre: [body.centre[0] - n * (0.12 + jitter(0.04)), body.centre[1] + jitter(4), body.centre[2] + jitter(4)],
+    radii: [n * (0.12 + jitter(0.03)), n * (0.1 + jitter(0.03)), nz * (0.2 + jitter(0.05))],
+  };
+  const organB: Ellipsoid = {
+    centre: [body.centre[0] + n * (0.14 + jitter(0.04)), body.centre[1] + jitter(4), body.centre[2] + nz * jitter(0.2)],
+    radii: [n * (0.09 + jitter(0.02)), n * (0.13 + jitter(0.03)), nz * (0.15 + jitter(0.04))],
+  };
+  // Smooth bias field: a tilt plus one slow wave, ±20% at most.
+  const tilt = [jitter(0.2), jitter(0.2), jitter(0.2)];
+  const wave = 0.08 * random.next();
+  const image = new Float32Array(n * n * nz);
+  const label = new Uint8Array(n * n * nz);
+  let i = 0;
+  for (let z = 0; z < nz; z++) {
+    for (let y = 0; y < n; y++) {
+      for (let x = 0; x < n; x++, i++) {
+        const rb = radius(body, x, y, z), ra = radius(organA, x, y, z), ro = radius(organB, x, y, z);
+        const inBody = softInside(rb), inA = softInside(ra), inB = softInside(ro);
+        let value = BODY * inBody;
+        value += (ORGAN_A - BODY) * inA * inBody;
+        value += (ORGAN_B - BODY) * inB * inBody;
+        const bias = 1 + tilt[0] * (x / n - 0.5) + tilt[1] * (y / n - 0.5) + tilt[2] * (z / nz - 0.5) + wave * Math.sin((2 * Math.PI * (x + y)) / n);
+        // Magnitude images: noise folds to positive values in the background.
+        image[i] = Math.abs(value * bias + 4 * random.normal());
+        label[i] = rb < 1 ? (ra < 1 ? 1 : ro < 1 ? 2 : 0) : 0;
+      }
+    }
+  }
+  const geometry = { shape, spacing: SPACING, origin: [0, 0, 0] as Vec3, direction: IDENTITY };
+  return { image: new Volume(image, geometry), label: new Volume(label, geometry) };
+}
+
+/** Writes the phantom dataset into `root` (created if needed). Same seed → same voxels. */
+export async function generatePhantomDataset(root: string, options: PhantomOptions = {}): Promise<PhantomDataset> {
+  const seed = options.seed ?? 0;
+  const count = options.cases ?? 6;
+  const n = options.inPlane ?? 48;
+  const random = new Random(seed);
+  try {
+    await mkdir(join(root, 'imagesTr'), { recursive: true });
+    await mkdir(join(root, 'labelsTr'), { recursive: true });
+  } catch (err) {
+    throw fileSystemError(err, root);
+  }
+  const labels = { background: 0, organ_a: 1, organ_b: 2 };
+  const caseIds: string[] = [];
+  for (let c = 0; c < count; c++) {
+    const id = `phantom_${String(c + 1).padStart(3, '0')}`;
+    const { image, label } = phantomCase(random.fork(id), n);
+    await writeVolume(image, join(root, 'imagesTr', `${id}_0000.nii.gz`));
+    await writeVolume(label, join(root, 'labelsTr', `${id}.nii.gz`));
+    caseIds.push(id);
+  }
+  const datasetJson = {
+    name: 'SlicewisePhantom',
+    description: `SYNTHETIC phantom generated by slicewise (seed ${seed}): ellipsoid shapes, bias and noise. NOT patient data.`,
+    synthetic: true,
+    reference: 'synthetic (slicewise src/io/phantom.ts)',
+    licence: 'CC0-1.0',
+    tensorImageSize: '3D',
+    channel_names: { '0': 'SYNTHETIC-MR' },
+    labels,
+    numTraining: count,
+    file_ending: '.nii.gz',
+    training: caseIds.map((id) => ({ image: `./imagesTr/${id}_0000.nii.gz`, label: `./labelsTr/${id}.nii.gz` })),
+  };
+  await writeFileAtomic(join(root, 'dataset.json'), JSON.stringify(datasetJson, null, 2) + '\n');
+  return { root, caseIds, labels };
+}
