@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { isUserError } from '../io/errors.js';
 import { VERSION } from '../version.js';
 import { registerInspect } from './inspect.js';
+import { registerInterpolate } from './interpolate.js';
 import { registerEvaluate } from './evaluate.js';
 
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerInspect(program);
+  registerInterpolate(program);
   registerEvaluate(program);
   for (const command of program.commands) command.exitOverride();
   return program;
