@@ -1,0 +1,118 @@
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { UserError, fileSystemError } from '../io/errors.js';
+import { parseAxisChoice } from '../io/geometry.js';
+import { planSchema, type Plan } from '../plan/types.js';
+import { readSplit } from '../train/split.js';
+import { train } from '../train/train.js';
+import { predictImages } from '../train/predict.js';
+import { parseIntOption, parseNumberOption } from './common.js';
+
+export async function readPlanArgument(path: string): Promise<Plan> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new UserError(`is not valid JSON (${err.message})`, path);
+    throw fileSystemError(err, path);
+  }
+  const parsed = planSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserError(`not a slicewise plan: ${issue.path.join('.') || 'plan'}: ${issue.message}`, path);
+  }
+  return parsed.data;
+}
+
+function progressLine(text: string, final = false): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r${text}\x1b[K${final ? '\n' : ''}`);
+  else process.stderr.write(text + '\n');
+}
+
+interface TrainCliOptions {
+  plan?: string; interpolation: string; interpolatedWeight: number; model: string; steps?: number; epochs?: number;
+  batchSize?: number; seed: number; device: string; out: string; split?: string; threads: number;
+  validateEvery?: number; earlyStop: number; augment: boolean; axis: string; optimizer?: string; learningRate?: number;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a 2D or 3D U-Net from sparse (planned) or full annotations')
+    .argument('<dataset>', 'dataset folder with images and (dense) labels')
+    .option('--plan <plan.json>', 'train only on the planned slices of the planned cases (default: full supervision)')
+    .option('--interpolation <method>', 'fill between planned slices: none, mci, sdf or nearest', 'none')
+    .option('--interpolated-weight <w>', 'loss weight of interpolated voxels, 0..1', parseNumberOption('--interpolated-weight'), 1)
+    .requiredOption('--model <2d|3d>', '2d (slices along the slicing axis) or 3d (patches)')
+    .option('--steps <n>', 'training steps (default: 600 for 2d, 400 for 3d)', parseIntOption('--steps', 1))
+    .option('--epochs <n>', 'alternative to --steps: passes over the annotated slices (2d) or cases (3d)', parseIntOption('--epochs', 1))
+    .option('--batch-size <n>', 'samples per step (default: 16 for 2d, 2 for 3d)', parseIntOption('--batch-size', 1))
+    .option('--optimizer <name>', 'adam or sgd (Nesterov, poly decay)')
+    .option('--learning-rate <lr>', 'initial learning rate (default 2e-3)', parseNumberOption('--learning-rate'))
+    .option('--seed <n>', 'random seed: the same seed on CPU gives the same model', parseIntOption('--seed'), 0)
+    .option('--split <split.json>', 'train on the split\'s training cases only (slicewise study writes one)')
+    .option('--device <device>', 'cpu, or cuda with a CUDA libtorch build (LIBTORCH=<dir>)', 'cpu')
+    .option('--threads <n>', 'CPU threads for the engine', parseIntOption('--threads', 1), 2)
+    .option('--validate-every <n>', 'steps between validations (default: steps/8, at least 25)', parseIntOption('--validate-every', 1))
+    .option('--early-stop <n>', 'stop after n validations without improvement (0: never)', parseIntOption('--early-stop', 0), 0)
+    .option('--no-augment', 'turn off augmentation (flips, rotations, scaling, intensity jitter)')
+    .option('--axis <axis>', 'slicing axis for 2d without a plan: axial, coronal, sagittal, 0, 1 or 2', 'axial')
+    .requiredOption('--out <run-dir>', 'run folder to write (config, log, checkpoint, metrics)')
+    .action(async (dataset: string, opts: TrainCliOptions) => {
+      if (opts.model !== '2d' && opts.model !== '3d') throw new UserError(`must be 2d or 3d, got "${opts.model}"`, '--model');
+      if (!['none', 'mci', 'sdf', 'nearest'].includes(opts.interpolation)) throw new UserError(`must be none, mci, sdf or nearest, got "${opts.interpolation}"`, '--interpolation');
+      if (opts.steps !== undefined && opts.epochs !== undefined) throw new UserError('give --steps or --epochs, not both', '--epochs');
+      if (!(opts.interpolatedWeight >= 0 && opts.interpolatedWeight <= 1)) throw new UserError('must be between 0 and 1', '--interpolated-weight');
+      if (opts.device !== 'cpu' && opts.device !== 'cuda') throw new UserError(`must be cpu or cuda, got "${opts.device}"`, '--device');
+      if (opts.optimizer !== undefined && opts.optimizer !== 'adam' && opts.optimizer !== 'sgd') throw new UserError(`must be adam or sgd, got "${opts.optimizer}"`, '--optimizer');
+      const plan = opts.plan ? await readPlanArgument(opts.plan) : null;
+      const split = opts.split ? await readSplit(opts.split) : null;
+      let steps = opts.steps;
+      if (opts.epochs !== undefined) {
+        const batch = opts.batchSize ?? (opts.model === '2d' ? 16 : 2);
+        const units = plan ? (opts.model === '2d' ? plan.cases.reduce((n, c) => n + c.slices.length, 0) : plan.cases.length) : null;
+        if (units === null) throw new UserError('--epochs needs a plan to count annotated slices; use --steps for full supervision', '--epochs');
+        steps = Math.max(1, Math.ceil((opts.epochs * units) / batch));
+      }
+      let lastPrinted = 0;
+      const result = await train(dataset, opts.out, {
+        model: opts.model, plan, planPath: opts.plan ?? null, caseIds: split?.train,
+        interpolation: opts.interpolation as 'none', interpolatedWeight: opts.interpolatedWeight,
+        steps, batchSize: opts.batchSize, seed: opts.seed, device: opts.device as 'cpu', threads: opts.threads,
+        validateEvery: opts.validateEvery, earlyStopPatience: opts.earlyStop, augment: opts.augment, axis: parseAxisChoice(opts.axis),
+        optimizer: opts.optimizer as 'adam' | undefined, learningRate: opts.learningRate,
+        onProgress: (p) => {
+          const now = Date.now();
+          if (p.step !== p.steps && now - lastPrinted < (process.stderr.isTTY ? 200 : 5000)) return;
+          lastPrinted = now;
+          if (p.phase === 'loading') progressLine(`loading cases ${p.step}/${p.steps}`, p.step === p.steps);
+          else progressLine(`step ${p.step}/${p.steps} loss ${p.loss?.toFixed(4)} val Dice ${p.validationDice === null ? 'n/a' : p.validationDice.toFixed(3)} ETA ${Math.round(p.etaSeconds ?? 0)} s`, p.step === p.steps);
+        },
+      });
+      process.stdout.write(`trained ${result.config.model} U-Net for ${result.steps} steps in ${result.seconds.toFixed(1)} s; ` +
+        `best validation Dice ${result.bestValidationDice === null ? 'n/a (no validation cases)' : result.bestValidationDice.toFixed(4)}; run folder ${result.runDir}\n`);
+    });
+
+  program
+    .command('predict')
+    .description('predict label maps (NIfTI, the input\'s geometry) with a trained run')
+    .argument('<run-dir>', 'run folder written by slicewise train')
+    .argument('<images>', 'dataset folder, folder of volumes, or one volume')
+    .requiredOption('--out <dir>', 'folder for the predicted CASE.nii.gz label maps')
+    .option('--split <split.json>', 'predict only the split\'s test cases')
+    .action(async (runDir: string, images: string, opts: { out: string; split?: string }) => {
+      const split = opts.split ? await readSplit(opts.split) : null;
+      let last = 0;
+      const result = await predictImages(runDir, images, opts.out, {
+        caseIds: split?.test,
+        onProgress: (done, total) => {
+          if (done !== total && Date.now() - last < 2000) return;
+          last = Date.now();
+          progressLine(`predicted ${done}/${total}`, done === total);
+        },
+      });
+      for (const f of result.failed) process.stderr.write(`slicewise: skipped ${f.error}\n`);
+      process.stdout.write(`wrote ${result.outputs.length} label maps to ${opts.out}${result.failed.length ? `, ${result.failed.length} failed` : ''}\n`);
+      if (result.outputs.length === 0) process.exitCode = 2;
+    });
+}

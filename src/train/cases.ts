@@ -1,0 +1,121 @@
+/**
+ * From a dataset (+ optional plan + optional interpolation) to training cases: normalized images, labels as
+ * class indices with IGNORE where nothing is known, per-voxel weights for interpolated (derived) slices.
+ * Without a plan every slice of the label volume counts as annotated (full supervision).
+ */
+import { loadCase, type Dataset } from '../io/dataset.js';
+import { UserError } from '../io/errors.js';
+import { resolveAxis, type Axis, type AxisChoice } from '../io/geometry.js';
+import { normalizeForModel } from '../io/normalize.js';
+import { interpolateSparse } from '../annotate/interpolate.js';
+import type { InterpolationMethodName } from '../annotate/interpolation/registry.js';
+import { forEachVoxelOfSlice, inferLabelMap, sparseFromPlan, type LabelMap, type SparseLabels } from '../annotate/sparse.js';
+import type { Volume } from '../io/volume.js';
+import type { Plan } from '../plan/types.js';
+import { IGNORE } from './augment.js';
+import type { TrainingCase } from './samples.js';
+
+export type InterpolationChoice = 'none' | InterpolationMethodName;
+
+export interface CaseSourceOptions {
+  plan?: Plan | null;
+  interpolation?: InterpolationChoice;
+  /** Loss weight of interpolated voxels (1 = as annotated, 0 = excluded). */
+  interpolatedWeight?: number;
+  axis?: AxisChoice;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The dataset's label values (ignore excluded), sorted: class index k stands for value labelValues[k]. */
+export function labelValuesOf(labelMap: LabelMap): number[] {
+  return [...new Set(Object.entries(labelMap).filter(([name]) => name !== 'ignore').map(([, v]) => v))].sort((a, b) => a - b);
+}
+
+/** Map label values to class indices; the ignore value (and anything unsupervised) to IGNORE. */
+function toClassIndices(labels: Volume, values: number[], ignoreValue: number | null, caseId: string): Uint8Array {
+  const lookup = new Map(values.map((v, k) => [v, k]));
+  const out = new Uint8Array(labels.data.length);
+  const data = labels.data;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v === ignoreValue) { out[i] = IGNORE; continue; }
+    const k = lookup.get(v);
+    if (k === undefined) throw new UserError(`label value ${v} is not one of the dataset's labels (${values.join(', ')})`, `case ${caseId}`);
+    out[i] = k;
+  }
+  return out;
+}
+
+export interface TrainingCasesResult {
+  cases: TrainingCase[];
+  labelMap: LabelMap;
+  labelValues: number[];
+  /** Per case: annotated and interpolated slice counts (for logs and metrics). */
+  supervision: Array<{ id: string; annotated: number; interpolated: number; slices: number }>;
+}
+
+/** Resolve the label map: dataset.json's, or inferred from the first labelled cases. */
+export async function datasetLabelMap(dataset: Dataset, caseIds: string[]): Promise<LabelMap> {
+  if (dataset.labels) {
+    const { ignore: _ignore, ...rest } = dataset.labels;
+    return rest;
+  }
+  const sample = dataset.cases.filter((c) => caseIds.includes(c.id) && c.labelPath).slice(0, 8);
+  const volumes: Volume[] = [];
+  for (const c of sample) {
+    const { label } = await loadCase(dataset, c);
+    if (label) volumes.push(label);
+  }
+  return inferLabelMap(volumes);
+}
+
+export async function buildTrainingCases(dataset: Dataset, caseIds: string[], options: CaseSourceOptions = {}): Promise<TrainingCasesResult> {
+  const plan = options.plan ?? null;
+  const interpolation = options.interpolation ?? 'none';
+  if (interpolation !== 'none' && !plan) throw new UserError('interpolation needs a plan (--plan): without one every slice is annotated', '--interpolation');
+  const weightOfDerived = options.interpolatedWeight ?? 1;
+  const labelMap = await datasetLabelMap(dataset, caseIds);
+  const labelValues = labelValuesOf(labelMap);
+  if (labelValues.length > 254) throw new UserError(`${labelValues.length} labels: slicewise trains at most 254 classes`);
+  const byId = new Map(dataset.cases.map((c) => [c.id, c]));
+  const plannedById = new Map(plan?.cases.map((c) => [c.id, c]) ?? []);
+  if (plan) {
+    for (const pc of plan.cases) {
+      if (!byId.has(pc.id)) throw new UserError(`the plan names case ${pc.id}, which the dataset does not have`, '--plan');
+    }
+  }
+  // With a plan, only planned cases are trained on; without one, every requested case.
+  const ids = plan ? caseIds.filter((id) => plannedById.has(id)) : caseIds;
+  const cases: TrainingCase[] = [];
+  const supervision: TrainingCasesResult['supervision'] = [];
+  let done = 0;
+  for (const id of ids) {
+    const c = byId.get(id);
+    if (!c) throw new UserError(`case ${id} is not in the dataset`);
+    if (!c.labelPath) throw new UserError(`case ${id} has no label file`, c.imagePaths[0]);
+    const { image, label } = await loadCase(dataset, c);
+    const planned = plannedById.get(id);
+    const axis: Axis = planned ? planned.axis : resolveAxis(options.axis, image.direction);
+    let sparse: SparseLabels | null = null;
+    if (planned) {
+      sparse = sparseFromPlan(label!, planned, { labelMap });
+      if (interpolation !== 'none') sparse = (await interpolateSparse(sparse, { method: interpolation })).sparse;
+    }
+    const labels = sparse ? toClassIndices(sparse.labels, labelValues, sparse.ignoreValue, id) : toClassIndices(label!, labelValues, dataset.ignoreValue, id);
+    let weights: Float32Array | null = null;
+    if (sparse && sparse.interpolatedSlices.length > 0 && weightOfDerived !== 1) {
+      weights = new Float32Array(labels.length).fill(1);
+      for (const k of sparse.interpolatedSlices) forEachVoxelOfSlice(image.shape, axis, k, (o) => { weights![o] = weightOfDerived; });
+    }
+    const supervisedSlices = sparse
+      ? [...sparse.annotatedSlices, ...(weightOfDerived > 0 ? sparse.interpolatedSlices : [])].sort((a, b) => a - b)
+      : Array.from({ length: image.shape[axis] }, (_, k) => k);
+    cases.push({
+      id, shape: [...image.shape] as [number, number, number], image: normalizeForModel(image.data), labels, weights, axis, supervisedSlices,
+    });
+    supervision.push({ id, annotated: sparse ? sparse.annotatedSlices.length : image.shape[axis], interpolated: sparse ? sparse.interpolatedSlices.length : 0, slices: image.shape[axis] });
+    options.onProgress?.(++done, ids.length);
+  }
+  if (cases.length === 0) throw new UserError('the training set is empty (no labelled case to train on)');
+  return { cases, labelMap, labelValues, supervision };
+}

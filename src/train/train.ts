@@ -1,0 +1,211 @@
+/**
+ * Training orchestration (TypeScript side): cases → batches → engine steps, validation Dice on held-out
+ * annotated training cases, the best checkpoint kept, optional early stop, progress and a run folder:
+ *   config.json   everything needed to rebuild the model and repeat the run
+ *   train.log     one line per validation
+ *   model.pt      the best checkpoint (weights, configuration, optimizer state)
+ *   metrics.json  steps, wall time, best validation Dice, loss curve
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { discoverDataset } from '../io/dataset.js';
+import { UserError } from '../io/errors.js';
+import type { AxisChoice } from '../io/geometry.js';
+import type { Plan } from '../plan/types.js';
+import { Random } from '../util/random.js';
+import { VERSION } from '../version.js';
+import { DEFAULT_AUGMENT, IGNORE } from './augment.js';
+import { buildTrainingCases, type InterpolationChoice } from './cases.js';
+import { TRAIN_DEFAULTS, type TrainConfig } from './config.js';
+import { UNetModel, setThreads } from './engine.js';
+import { plan2DCanvas, plan3DPatch, sample2DBatch, sample3DBatch, type TrainingCase } from './samples.js';
+import { predictTrainingCase } from './predict.js';
+
+export interface TrainOptions {
+  model: '2d' | '3d';
+  /** Cases to train on (default: every labelled case of the dataset). */
+  caseIds?: string[];
+  plan?: Plan | null;
+  planPath?: string | null;
+  interpolation?: InterpolationChoice;
+  interpolatedWeight?: number;
+  steps?: number;
+  batchSize?: number;
+  seed?: number;
+  optimizer?: 'sgd' | 'adam';
+  learningRate?: number;
+  depth?: number;
+  baseWidth?: number;
+  augment?: boolean;
+  /** Fraction of training cases held out for validation (0 disables; default 0.1 when ≥ 10 cases). */
+  validationFraction?: number;
+  validateEvery?: number;
+  /** Stop after this many validations without improvement (0: never). */
+  earlyStopPatience?: number;
+  threads?: number;
+  device?: 'cpu' | 'cuda';
+  axis?: AxisChoice;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export interface TrainProgress {
+  phase: 'loading' | 'training';
+  step: number;
+  steps: number;
+  loss: number | null;
+  validationDice: number | null;
+  etaSeconds: number | null;
+}
+
+export interface TrainResult {
+  runDir: string;
+  config: TrainConfig;
+  steps: number;
+  seconds: number;
+  bestValidationDice: number | null;
+  finalLoss: number;
+}
+
+/** Mean foreground Dice of class predictions against labels, over supervised voxels only. */
+export function meanForegroundDice(pred: Uint8Array, labels: Uint8Array, classes: number): number {
+  const inter = new Float64Array(classes), sp = new Float64Array(classes), sl = new Float64Array(classes);
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    if (l === IGNORE) continue;
+    const p = pred[i];
+    sp[p]++; sl[l]++;
+    if (p === l) inter[l]++;
+  }
+  let sum = 0, n = 0;
+  for (let k = 1; k < classes; k++) {
+    if (sp[k] + sl[k] === 0) continue;
+    sum += (2 * inter[k]) / (sp[k] + sl[k]);
+    n++;
+  }
+  return n === 0 ? 1 : sum / n;
+}
+
+function splitValidation(ids: string[], fraction: number, rng: Random): { train: string[]; validation: string[] } {
+  if (fraction <= 0 || ids.length < 4) return { train: ids, validation: [] };
+  const n = Math.max(1, Math.round(ids.length * fraction));
+  const shuffled = rng.shuffle(ids);
+  return { train: shuffled.slice(n).sort(), validation: shuffled.slice(0, n).sort() };
+}
+
+export async function train(datasetPath: string, runDir: string, options: TrainOptions): Promise<TrainResult> {
+  const started = performance.now();
+  const dataset = await discoverDataset(datasetPath);
+  const defaults = TRAIN_DEFAULTS[options.model];
+  const seed = options.seed ?? 0;
+  const rng = new Random(seed);
+  const labelled = dataset.cases.filter((c) => c.labelPath).map((c) => c.id);
+  const requested = options.caseIds ?? labelled;
+  for (const id of requested) if (!labelled.includes(id)) throw new UserError(`case ${id} has no label in ${dataset.root}`);
+  const planned = options.plan ? requested.filter((id) => options.plan!.cases.some((c) => c.id === id)) : requested;
+  if (planned.length === 0) throw new UserError('the training set is empty: no requested case is in the plan');
+  const validationFraction = options.validationFraction ?? (planned.length >= 10 ? 0.1 : 0);
+  const { train: trainIds, validation: validationIds } = splitValidation(planned, validationFraction, rng.fork('validation'));
+
+  const progress = (p: Partial<TrainProgress>) => options.onProgress?.({ phase: 'training', step: 0, steps: 0, loss: null, validationDice: null, etaSeconds: null, ...p });
+  const source = await buildTrainingCases(dataset, [...trainIds, ...validationIds], {
+    plan: options.plan, interpolation: options.interpolation ?? 'none', interpolatedWeight: options.interpolatedWeight ?? 1, axis: options.axis,
+    onProgress: (done, total) => progress({ phase: 'loading', step: done, steps: total }),
+  });
+  const trainCases = source.cases.filter((c) => trainIds.includes(c.id));
+  const validationCases = source.cases.filter((c) => validationIds.includes(c.id));
+  if (trainCases.every((c) => c.supervisedSlices.length === 0)) throw new UserError('the training set has no annotated slice');
+  const classes = source.labelValues.length;
+  if (classes < 2) throw new UserError(`the labels hold ${classes} value; segmentation needs background and at least one structure`);
+
+  const depth = options.depth ?? defaults.depth;
+  const divisor = 2 ** (depth - 1);
+  const inputSize = options.model === '2d'
+    ? plan2DCanvas(source.cases, divisor)
+    : plan3DPatch(source.cases.map((c) => c.shape), divisor);
+  const steps = options.steps ?? defaults.steps;
+  const batchSize = options.batchSize ?? defaults.batchSize;
+  const threads = options.threads ?? 2;
+  const config: TrainConfig = {
+    format: 'slicewise-run', version: 1, slicewiseVersion: VERSION, model: options.model,
+    dataset: dataset.root, plan: options.planPath ? resolve(options.planPath) : null,
+    interpolation: options.interpolation ?? 'none', interpolatedWeight: options.interpolatedWeight ?? 1,
+    seed, steps, batchSize,
+    optimizer: options.optimizer ?? defaults.optimizer, learningRate: options.learningRate ?? defaults.learningRate,
+    augment: options.augment ?? true,
+    trainingCases: trainCases.map((c) => c.id), validationCases: validationCases.map((c) => c.id),
+    validateEvery: options.validateEvery ?? Math.max(25, Math.round(steps / 8)),
+    earlyStopPatience: options.earlyStopPatience ?? 0,
+    threads, device: options.device ?? 'cpu',
+    network: { depth, baseWidth: options.baseWidth ?? defaults.baseWidth, instanceNorm: true, deepSupervision: false },
+    inputSize, labelValues: source.labelValues, labelMap: source.labelMap, axis: options.axis ?? 'axial',
+  };
+
+  setThreads(threads);
+  const model = UNetModel.create(
+    { dims: options.model === '2d' ? 2 : 3, inChannels: 1, classes, depth, baseWidth: config.network.baseWidth, norm: 'instance' },
+    { seed, device: config.device, training: { optimizer: config.optimizer, learningRate: config.learningRate, totalSteps: steps, ignoreIndex: IGNORE } },
+  );
+
+  // Write into a temporary folder; rename when complete so an interrupted run leaves no half run folder.
+  const finalDir = resolve(runDir);
+  const workDir = `${finalDir}.partial-${process.pid}`;
+  await rm(workDir, { recursive: true, force: true });
+  await mkdir(workDir, { recursive: true });
+  const log: string[] = [];
+  const losses: Array<[number, number]> = [];
+  let bestDice: number | null = null;
+  let sinceBest = 0;
+  let lossAverage = NaN;
+  const sampleRng = rng.fork('batches');
+  const augment = config.augment ? DEFAULT_AUGMENT : null;
+  const loopStart = performance.now();
+  let step = 0;
+  let validationDice: number | null = null;
+  for (step = 1; step <= steps; step++) {
+    const batch = options.model === '2d'
+      ? sample2DBatch(trainCases, inputSize as [number, number], batchSize, sampleRng, augment)
+      : sample3DBatch(trainCases, inputSize as [number, number, number], batchSize, sampleRng, augment);
+    const result = await model.trainStep({ images: batch.images, labels: batch.labels, weights: batch.weights, shape: batch.shape });
+    if (!Number.isFinite(result.loss)) throw new Error(`training diverged at step ${step} (loss ${result.loss})`);
+    lossAverage = Number.isNaN(lossAverage) ? result.loss : 0.9 * lossAverage + 0.1 * result.loss;
+    if (step % 10 === 0 || step === steps) losses.push([step, Number(lossAverage.toFixed(5))]);
+    const validateNow = step % config.validateEvery === 0 || step === steps;
+    if (validateNow) {
+      if (validationCases.length > 0) {
+        let sum = 0;
+        for (const c of validationCases) sum += await validationDiceOf(model, c, config, classes);
+        validationDice = sum / validationCases.length;
+      }
+      const improved = validationCases.length === 0 || bestDice === null || (validationDice ?? 0) > bestDice;
+      if (improved) {
+        bestDice = validationDice;
+        sinceBest = 0;
+        model.save(join(workDir, 'model.pt'));
+      } else sinceBest++;
+      log.push(`step ${step} loss ${lossAverage.toFixed(4)} validation_dice ${validationDice === null ? 'n/a' : validationDice.toFixed(4)}${improved ? ' (best)' : ''}`);
+    }
+    const elapsed = (performance.now() - loopStart) / 1000;
+    progress({ step, steps, loss: lossAverage, validationDice, etaSeconds: (elapsed / step) * (steps - step) });
+    if (config.earlyStopPatience > 0 && sinceBest >= config.earlyStopPatience) {
+      log.push(`early stop at step ${step}: no improvement in ${sinceBest} validations`);
+      break;
+    }
+  }
+  const stepsDone = Math.min(step, steps);
+  const seconds = (performance.now() - started) / 1000;
+  await writeFile(join(workDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  await writeFile(join(workDir, 'train.log'), log.join('\n') + '\n');
+  await writeFile(join(workDir, 'metrics.json'), JSON.stringify({
+    steps: stepsDone, seconds: Number(seconds.toFixed(2)), bestValidationDice: bestDice, finalLoss: lossAverage,
+    supervision: source.supervision, losses,
+  }, null, 2) + '\n');
+  await rm(finalDir, { recursive: true, force: true });
+  await rename(workDir, finalDir);
+  return { runDir: finalDir, config, steps: stepsDone, seconds, bestValidationDice: bestDice, finalLoss: lossAverage };
+}
+
+async function validationDiceOf(model: UNetModel, c: TrainingCase, config: TrainConfig, classes: number): Promise<number> {
+  const pred = await predictTrainingCase(model, c, config);
+  return meanForegroundDice(pred, c.labels, classes);
+}
+
