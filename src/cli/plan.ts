@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { readAnnotatedSlices } from '../annotate/import/common.js';
 import { resolve } from 'node:path';
 import { UserError } from '../io/errors.js';
 import { parseAxisChoice } from '../io/geometry.js';
@@ -23,6 +24,7 @@ interface PlanCliOptions {
   out?: string;
   strict: boolean;
   progress: boolean;
+  excludeAnnotated?: string;
 }
 
 function integer(value: string, option: string): number {
@@ -109,6 +111,7 @@ export function registerPlan(program: Command): void {
     .option('--seed <n>', 'random seed', String(PLAN_DEFAULTS.seed))
     .option('--axis <axis>', 'slicing axis: axial, coronal, sagittal, 0, 1 or 2', String(PLAN_DEFAULTS.axis))
     .option('--out <dir>', 'output folder (default: ./plan-<timestamp>)')
+    .option('--exclude-annotated <sparse-dataset>', 'sparse dataset (e.g. from slicewise import) whose annotated slices are never selected again; the budget goes to the rest')
     .option('--strict', 'stop at the first unreadable case instead of leaving it out', false)
     .option('--no-progress', 'no progress lines on stderr')
     .action(async (datasetPath: string, opts: PlanCliOptions) => {
@@ -127,6 +130,7 @@ export function registerPlan(program: Command): void {
         range: opts.range,
         volumeSelection: opts.volumeSelection as VolumeSelection,
         strict: opts.strict,
+        excludeAnnotated: opts.excludeAnnotated !== undefined ? await readAnnotatedSlices(opts.excludeAnnotated, parseAxisChoice(opts.axis)) : undefined,
         onWarning: (message) => process.stderr.write(`slicewise: warning: ${message}\n`),
         onProgress: opts.progress ? progressReporter('reading') : undefined,
       });

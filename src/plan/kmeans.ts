@@ -1,6 +1,7 @@
 /**
  * k-means (Lloyd) with greedy k-means++ seeding, on a flat row-major Float32Array of n points × d dims.
- * Distances use ‖x‖² − 2x·c + ‖c‖² with the point norms computed once; sums are accumulated in float64.
+ * Exact Euclidean distances (no ‖x‖² − 2x·c + ‖c‖² cancellation), pruned with triangle-inequality bounds;
+ * sums are accumulated in float64.
  * Convergence follows scikit-learn's rule so the two can be compared with the same settings: stop when
  * no label changes, or when the total squared centre shift is ≤ tol × (mean per-dimension variance).
  */
@@ -28,38 +29,47 @@ export interface KMeansResult {
   iterations: number;
 }
 
-/** Squared norms of the n rows. */
-function rowNorms(points: Float32Array, n: number, d: number): Float64Array {
-  const norms = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    const o = i * d;
-    for (let j = 0; j < d; j++) s += points[o + j] * points[o + j];
-    norms[i] = s;
+/** Squared distance between point row `i` and row `c` of `centres`; four partial sums let V8 pipeline. */
+function squaredDistance(points: Float32Array, i: number, centres: Float64Array | Float32Array, c: number, d: number): number {
+  const a = i * d, b = c * d;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let j = 0;
+  for (; j + 3 < d; j += 4) {
+    const t0 = points[a + j] - centres[b + j];
+    const t1 = points[a + j + 1] - centres[b + j + 1];
+    const t2 = points[a + j + 2] - centres[b + j + 2];
+    const t3 = points[a + j + 3] - centres[b + j + 3];
+    s0 += t0 * t0; s1 += t1 * t1; s2 += t2 * t2; s3 += t3 * t3;
   }
-  return norms;
+  for (; j < d; j++) {
+    const t = points[a + j] - centres[b + j];
+    s0 += t * t;
+  }
+  return s0 + s1 + s2 + s3;
 }
 
-/** Squared distance between point row `i` and row `c` of `centres` (which holds float64 rows). */
-function squaredDistance(points: Float32Array, i: number, centres: Float64Array | Float32Array, c: number, d: number): number {
+/** Squared distance between rows of two centre arrays. */
+function centreDistance(x: Float64Array, a: number, y: Float64Array, b: number, d: number): number {
   let s = 0;
-  const a = i * d, b = c * d;
   for (let j = 0; j < d; j++) {
-    const t = points[a + j] - centres[b + j];
+    const t = x[a * d + j] - y[b * d + j];
     s += t * t;
   }
   return s;
 }
 
-/** Greedy k-means++: each new centre is the best of a few candidates drawn with probability ∝ D². */
+/**
+ * Greedy k-means++: each new centre is the best of a few candidates drawn with probability ∝ D². A
+ * candidate cannot be nearer to point x than x's current centre c when ‖cand − c‖ ≥ 2·D(x) (triangle
+ * inequality), so those points are skipped exactly.
+ */
 export function kmeansPlusPlus(points: Float32Array, n: number, d: number, k: number, random: Random, localTrials?: number): Float64Array {
   const trials = localTrials ?? 2 + Math.floor(Math.log(k));
   const centres = new Float64Array(k * d);
-  const chosen = new Int32Array(k);
   const first = random.int(n);
-  chosen[0] = first;
   for (let j = 0; j < d; j++) centres[j] = points[first * d + j];
   const closest = new Float64Array(n);
+  const owner = new Int32Array(n);
   let potential = 0;
   for (let i = 0; i < n; i++) {
     closest[i] = squaredDistance(points, i, points, first, d);
@@ -67,6 +77,8 @@ export function kmeansPlusPlus(points: Float32Array, n: number, d: number, k: nu
   }
   const candidateDist = new Float64Array(n);
   const bestDist = new Float64Array(n);
+  const fromCentre = new Float64Array(k);
+  const candidateRow = new Float64Array(d);
   for (let c = 1; c < k; c++) {
     let bestCandidate = -1;
     let bestPotential = Infinity;
@@ -78,10 +90,13 @@ export function kmeansPlusPlus(points: Float32Array, n: number, d: number, k: nu
         target -= closest[i];
         if (target < 0) { candidate = i; break; }
       }
-      if (potential <= 0) candidate = random.int(n);
+      if (!(potential > 0)) candidate = random.int(n);
+      for (let j = 0; j < d; j++) candidateRow[j] = points[candidate * d + j];
+      for (let j = 0; j < c; j++) fromCentre[j] = centreDistance(centres, j, candidateRow, 0, d);
       let candidatePotential = 0;
       for (let i = 0; i < n; i++) {
-        const dist = Math.min(closest[i], squaredDistance(points, i, points, candidate, d));
+        let dist = closest[i];
+        if (fromCentre[owner[i]] < 4 * dist) dist = Math.min(dist, squaredDistance(points, i, candidateRow, 0, d));
         candidateDist[i] = dist;
         candidatePotential += dist;
       }
@@ -91,8 +106,8 @@ export function kmeansPlusPlus(points: Float32Array, n: number, d: number, k: nu
         bestDist.set(candidateDist);
       }
     }
-    chosen[c] = bestCandidate;
     for (let j = 0; j < d; j++) centres[c * d + j] = points[bestCandidate * d + j];
+    for (let i = 0; i < n; i++) if (bestDist[i] < closest[i]) owner[i] = c;
     closest.set(bestDist);
     potential = bestPotential;
   }
@@ -119,64 +134,49 @@ function meanVariance(points: Float32Array, n: number, d: number): number {
   return total / d;
 }
 
-/** Assign every point to its nearest centre; returns the inertia and whether any label changed. */
-function assign(points: Float32Array, norms: Float64Array, n: number, d: number, centres: Float64Array, k: number, labels: Int32Array, distances: Float64Array): { inertia: number; changed: boolean } {
-  const centreNorms = new Float64Array(k);
-  for (let c = 0; c < k; c++) {
-    let s = 0;
-    const o = c * d;
-    for (let j = 0; j < d; j++) s += centres[o + j] * centres[o + j];
-    centreNorms[c] = s;
-  }
-  let inertia = 0;
-  let changed = false;
-  for (let i = 0; i < n; i++) {
-    const a = i * d;
-    let best = 0;
-    let bestDist = Infinity;
-    for (let c = 0; c < k; c++) {
-      const b = c * d;
-      // Four partial sums let V8 pipeline the multiply-adds.
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      let j = 0;
-      for (; j + 3 < d; j += 4) {
-        s0 += points[a + j] * centres[b + j];
-        s1 += points[a + j + 1] * centres[b + j + 1];
-        s2 += points[a + j + 2] * centres[b + j + 2];
-        s3 += points[a + j + 3] * centres[b + j + 3];
-      }
-      for (; j < d; j++) s0 += points[a + j] * centres[b + j];
-      const dist = norms[i] - 2 * (s0 + s1 + s2 + s3) + centreNorms[c];
-      if (dist < bestDist) { bestDist = dist; best = c; }
-    }
-    if (labels[i] !== best) { labels[i] = best; changed = true; }
-    distances[i] = Math.max(0, bestDist);
-    inertia += distances[i];
-  }
-  return { inertia, changed };
-}
-
+/**
+ * Lloyd's iterations with Hamerly's bounds (exact, same result as plain Lloyd): per point an upper bound
+ * on the distance to its centre and a lower bound on the distance to any other centre; a point is only
+ * re-examined when the bounds cannot prove its label unchanged, which after a few iterations is rare.
+ */
 export function kmeans(points: Float32Array, n: number, d: number, k: number, options: KMeansOptions): KMeansResult {
   if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`k-means needs 1 ≤ k ≤ n, got k=${k}, n=${n}`);
   if (points.length < n * d) throw new RangeError(`k-means: ${points.length} values cannot hold ${n}×${d} points`);
   const maxIterations = options.maxIterations ?? 300;
   const tol = (options.tolerance ?? 1e-4) * meanVariance(points, n, d);
-  const norms = rowNorms(points, n, d);
   let centres: Float64Array = kmeansPlusPlus(points, n, d, k, options.random, options.localTrials);
   let next: Float64Array = new Float64Array(k * d);
-  const labels = new Int32Array(n).fill(-1);
-  const distances = new Float64Array(n);
+  const labels = new Int32Array(n);
+  const upper = new Float64Array(n);
+  const lower = new Float64Array(n);
   const counts = new Float64Array(k);
-  let inertia = 0;
+  const halfGap = new Float64Array(k);
+  const drift = new Float64Array(k);
+  const reseeded = new Uint8Array(n);
+
+  /** Full scan of point i: nearest and second-nearest centre. */
+  const scan = (i: number): boolean => {
+    let best = 0, first = Infinity, second = Infinity;
+    for (let c = 0; c < k; c++) {
+      const dist = squaredDistance(points, i, centres, c, d);
+      if (dist < first) { second = first; first = dist; best = c; } else if (dist < second) second = dist;
+    }
+    const changed = labels[i] !== best;
+    labels[i] = best;
+    upper[i] = Math.sqrt(first);
+    lower[i] = Math.sqrt(second);
+    return changed;
+  };
+  for (let i = 0; i < n; i++) scan(i);
+
   let iterations = 0;
-  let { inertia: current } = assign(points, norms, n, d, centres, k, labels, distances);
-  inertia = current;
   while (iterations < maxIterations) {
     iterations++;
     // Update: each centre becomes the mean of its points; an empty cluster takes the point farthest
     // from its centre (scikit-learn does the same), so k centres always stay in use.
     next.fill(0);
     counts.fill(0);
+    reseeded.fill(0);
     for (let i = 0; i < n; i++) {
       const c = labels[i];
       counts[c]++;
@@ -189,21 +189,44 @@ export function kmeans(points: Float32Array, n: number, d: number, k: number, op
         for (let j = 0; j < d; j++) next[c * d + j] *= inv;
         continue;
       }
-      let far = 0;
-      for (let i = 1; i < n; i++) if (distances[i] > distances[far]) far = i;
-      distances[far] = 0;
+      let far = -1;
+      for (let i = 0; i < n; i++) if (!reseeded[i] && (far < 0 || upper[i] > upper[far])) far = i;
+      reseeded[far] = 1;
       for (let j = 0; j < d; j++) next[c * d + j] = points[far * d + j];
     }
     let shift = 0;
-    for (let j = 0; j < k * d; j++) {
-      const t = next[j] - centres[j];
-      shift += t * t;
+    let maxDrift = 0;
+    for (let c = 0; c < k; c++) {
+      const moved = centreDistance(next, c, centres, c, d);
+      shift += moved;
+      drift[c] = Math.sqrt(moved);
+      if (drift[c] > maxDrift) maxDrift = drift[c];
     }
     [centres, next] = [next, centres];
-    const result = assign(points, norms, n, d, centres, k, labels, distances);
-    inertia = result.inertia;
-    if (!result.changed || shift <= tol) break;
+    // Half the distance from each centre to its nearest other centre.
+    halfGap.fill(Infinity);
+    for (let a = 0; a < k; a++) {
+      for (let b = a + 1; b < k; b++) {
+        const half = Math.sqrt(centreDistance(centres, a, centres, b, d)) / 2;
+        if (half < halfGap[a]) halfGap[a] = half;
+        if (half < halfGap[b]) halfGap[b] = half;
+      }
+    }
+    let changed = false;
+    for (let i = 0; i < n; i++) {
+      const c = labels[i];
+      upper[i] += drift[c];
+      lower[i] -= maxDrift;
+      const bound = Math.max(halfGap[c], lower[i]);
+      if (upper[i] <= bound) continue;
+      upper[i] = Math.sqrt(squaredDistance(points, i, centres, c, d));
+      if (upper[i] <= bound) continue;
+      if (scan(i)) changed = true;
+    }
+    if (!changed || shift <= tol) break;
   }
+  let inertia = 0;
+  for (let i = 0; i < n; i++) inertia += squaredDistance(points, i, centres, labels[i], d);
   return { k, dim: d, centroids: centres, labels, inertia, iterations };
 }
 

@@ -15,6 +15,7 @@ import { Random } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { allocate, ruleOption, validateRule, volumeOrder, type AllocationRule, type VolumeSelection } from './allocation.js';
 import { SLICE_FEATURE_DIM, VOLUME_FEATURE_DIM, bodySliceRange, sliceFeatures, volumeFeatures } from './features.js';
+import { remainingView, type AnnotatedSlices } from './exclude.js';
 import { getStrategy } from './strategies/registry.js';
 import type { Strategy, VolumeSlices } from './strategies/types.js';
 import { PLAN_FORMAT_VERSION, planSchema, type Plan, type PlannedCase } from './types.js';
@@ -31,6 +32,8 @@ export interface PlanOptions {
   strict?: boolean;
   /** Recorded in the plan's options (annotation-time estimates); does not change the selection. */
   secondsPerSlice?: number;
+  /** Slices already annotated, per case: never selected again; the budget is spent on the rest. */
+  excludeAnnotated?: AnnotatedSlices;
   /** Cases read at once (decompression runs on libuv's pool). */
   concurrency?: number;
   onWarning?: (message: string) => void;
@@ -124,18 +127,21 @@ export async function makePlan(datasetPath: string, options: PlanOptions): Promi
   const volumeFeatureRows = needs.volumeFeatures ? new Float32Array(infos.length * VOLUME_FEATURE_DIM) : undefined;
   infos.forEach((info, i) => volumeFeatureRows?.set(info.volumeFeatures!, i * VOLUME_FEATURE_DIM));
   const order = volumeOrder(infos.length, volumeSelection, random.fork('volumes'), volumeFeatureRows, VOLUME_FEATURE_DIM);
-  const counts = allocate(order.map((i) => infos[i].sliceCount), options.budget, rule);
+  const remaining = infos.map((info) => remainingView(info, info.axis, options.excludeAnnotated));
+  const counts = allocate(order.map((i) => remaining[i].view.sliceCount), options.budget, rule);
 
-  const chosen: Array<{ info: CaseInfo; count: number }> = [];
-  order.forEach((index, position) => { if (counts[position] > 0) chosen.push({ info: infos[index], count: counts[position] }); });
+  const chosen: Array<{ info: CaseInfo; count: number; left: (typeof remaining)[number] }> = [];
+  order.forEach((index, position) => { if (counts[position] > 0) chosen.push({ info: infos[index], count: counts[position], left: remaining[index] }); });
   chosen.sort((a, b) => byId(a.info, b.info));
   const strategyOptions = { range };
   let selections: number[][];
   if (strategy.kind === 'pooled') {
-    selections = strategy.selectPooled(chosen.map((c) => c.info), options.budget, random.fork('pooled'), strategyOptions);
+    selections = strategy.selectPooled(chosen.map((c) => c.left.view), options.budget, random.fork('pooled'), strategyOptions);
   } else {
-    selections = chosen.map(({ info, count }) => strategy.select(info, count, random.fork(info.caseId), strategyOptions));
+    selections = chosen.map(({ info, count, left }) => strategy.select(left.view, count, random.fork(info.caseId), strategyOptions));
   }
+  // Back from the remaining slices' numbering to real slice indices (the identity without exclusions).
+  selections = selections.map((picked, i) => picked.map((v) => chosen[i].left.realIndex[v]).sort((a, b) => a - b));
 
   const cases: PlannedCase[] = [];
   chosen.forEach(({ info }, i) => {
@@ -162,6 +168,7 @@ export async function makePlan(datasetPath: string, options: PlanOptions): Promi
     range,
   };
   if (options.secondsPerSlice !== undefined) recorded.secondsPerSlice = options.secondsPerSlice;
+  if (options.excludeAnnotated) recorded.excludedAnnotatedSlices = [...options.excludeAnnotated.values()].reduce((n, c) => n + c.slices.length, 0);
   return planSchema.parse({
     format: 'slicewise-plan',
     version: PLAN_FORMAT_VERSION,

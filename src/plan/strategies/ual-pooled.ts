@@ -4,7 +4,8 @@ import type { PooledStrategy } from './types.js';
 /**
  * UAL over the pool: one k-means with k = total over the slices of all chosen volumes together, the slice
  * nearest each centroid. Volumes receive unequal numbers of slices (some none): the caveat under the
- * study's second finding. The total is exactly `total`.
+ * study's second finding. The total is exactly `total`. The pool is large (k = budget), so seeding uses
+ * plain k-means++ (one candidate per step) rather than the greedy variant: ~8× cheaper, Lloyd refines.
  */
 export const ualPooledStrategy: PooledStrategy = {
   name: 'ual-pooled',
@@ -24,7 +25,7 @@ export const ualPooledStrategy: PooledStrategy = {
     volumes.forEach((v, i) => pool.set(v.features!.subarray(0, v.sliceCount * d), offsets[i] * d));
     const picks = total === n
       ? Array.from({ length: n }, (_, i) => i)
-      : nearestDistinctPoints(pool, n, d, kmeans(pool, n, d, total, { random }).centroids, total);
+      : nearestDistinctPoints(pool, n, d, kmeans(pool, n, d, total, { random, localTrials: 1 }).centroids, total);
     const perVolume: number[][] = volumes.map(() => []);
     for (const p of picks) {
       // Map the pooled row back to (volume, slice): offsets ascend, so binary search.
