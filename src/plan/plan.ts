@@ -34,6 +34,8 @@ export interface PlanOptions {
   secondsPerSlice?: number;
   /** Slices already annotated, per case: never selected again; the budget is spent on the rest. */
   excludeAnnotated?: AnnotatedSlices;
+  /** Plan over these cases only (e.g. a study's training split); default every case of the dataset. */
+  caseIds?: readonly string[];
   /** Cases read at once (decompression runs on libuv's pool). */
   concurrency?: number;
   onWarning?: (message: string) => void;
@@ -89,6 +91,12 @@ export async function makePlan(datasetPath: string, options: PlanOptions): Promi
     throw new UserError(`must be random or diverse, got "${String(volumeSelection)}"`, '--volume-selection');
   }
   const dataset = await discoverDataset(datasetPath);
+  if (options.caseIds) {
+    const wanted = new Set(options.caseIds);
+    const missing = [...wanted].filter((id) => !dataset.cases.some((c) => c.id === id));
+    if (missing.length > 0) throw new UserError(`case ${missing[0]} is not in the dataset`, datasetPath);
+    dataset.cases = dataset.cases.filter((c) => wanted.has(c.id));
+  }
   if (rule.kind === 'volumes' && rule.volumes > dataset.cases.length) {
     throw new UserError(`${rule.volumes} volumes asked for, the dataset has ${dataset.cases.length}`, '--volumes');
   }
