@@ -4,6 +4,8 @@ import { isUserError } from '../io/errors.js';
 import { VERSION } from '../version.js';
 import { registerInspect } from './inspect.js';
 import { registerInterpolate } from './interpolate.js';
+import { registerPlan } from './plan.js';
+import { registerDemo } from './demo.js';
 import { registerEvaluate } from './evaluate.js';
 
 export function buildProgram(): Command {
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInspect(program);
   registerInterpolate(program);
+  registerPlan(program);
+  registerDemo(program);
   registerEvaluate(program);
   for (const command of program.commands) command.exitOverride();
   return program;
