@@ -7,6 +7,8 @@ import { registerInterpolate } from './interpolate.js';
 import { registerPlan } from './plan.js';
 import { registerDemo } from './demo.js';
 import { registerEvaluate } from './evaluate.js';
+import { registerExport } from './export.js';
+import { registerImport } from './import.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerDemo(program);
   registerEvaluate(program);
+  registerExport(program);
+  registerImport(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
