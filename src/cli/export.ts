@@ -26,7 +26,8 @@ function parseWindow(value: string): { level: number; width: number } {
 }
 
 function labelLine(labelMap: Record<string, number>, ignoreValue: number, source: string): string {
-  const list = Object.entries(labelMap).sort((a, b) => a[1] - b[1]).map(([n, v]) => `${v} ${n}`).join(', ');
+  const entries = Object.entries(labelMap).sort((a, b) => a[1] - b[1]).map(([n, v]) => `${v} ${n}`);
+  const list = entries.length > 12 ? `${entries.slice(0, 10).join(', ')}, ... (${entries.length} labels)` : entries.join(', ');
   return `labels (from ${source}): ${list}, ${ignoreValue} ignore`;
 }
 

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, readdirSync, symlinkSync, unlinkSync, writeFil
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { exportNnunet } from '../../src/annotate/export/nnunet.js';
+import { parseLabelsOption } from '../../src/annotate/export/record.js';
 import { exportSlices, encodeGray8 } from '../../src/annotate/export/slices.js';
 import { forEachDisplayPixel, sliceDisplay } from '../../src/annotate/export/orientation.js';
 import { importNnunet } from '../../src/annotate/import/nnunet.js';
@@ -351,6 +352,23 @@ test('export refuses an existing folder and leaves nothing half-written on a bad
   const cli = spawnSync(process.execPath, [CLI, 'export', planPath, '--to', 'slices', '--out', fresh('x'), '--window', '40', '--no-progress'], { encoding: 'utf8' });
   assert.equal(cli.status, 2);
   assert.match(cli.stderr, /--window must be level,width/);
+});
+
+test('images in other formats are converted to NIfTI; without dataset.json or label files the labels come from --labels', { skip: NO_DATA }, async () => {
+  const folder = join(work, 'nrrd-only');
+  mkdirSync(folder);
+  const image = await readVolume(plan.cases[0].imagePath);
+  await writeVolume(image, join(folder, 'scan.nrrd'));
+  const nrrdPlan = await makePlan(folder, { budget: 2 });
+  await userError(exportNnunet(nrrdPlan, { outParent: fresh('nn') }), /^--labels: the dataset has neither dataset.json labels nor label files/);
+  const r = await exportNnunet(nrrdPlan, { outParent: fresh('nn'), name: 'Scans', datasetId: 7, labels: parseLabelsOption('tumour=1, oedema=2') });
+  assert.match(r.folder, /Dataset007_Scans$/);
+  assert.deepEqual([r.copiedImages, r.convertedImages], [0, 1]);
+  assert.deepEqual(JSON.parse(readFileSync(join(r.folder, 'dataset.json'), 'utf8')).labels, { tumour: 1, oedema: 2, background: 0, ignore: 3 });
+  const converted = await readVolume(join(r.folder, 'imagesTr', 'scan_0000.nii.gz'));
+  assert.deepEqual(converted.geometry, image.geometry);
+  assert.deepEqual(Array.from(converted.data), Array.from(image.data));
+  assert.throws(() => parseLabelsOption('tumour=1,ignore=2'), /--labels: "ignore" is added by slicewise/);
 });
 
 test('plan --exclude-annotated: every strategy avoids annotated slices and spends the whole budget; another axis is refused', { skip: NO_DATA }, async () => {
