@@ -22,7 +22,7 @@ export function recommendations(data: StudyData, findings: FindingResult[]): str
   const [allocation, strategy, interpolation] = findings;
 
   // Allocation: the best allocation in each (budget, model) group.
-  const allocationGroups = groupsVarying(data, 'allocation');
+  const allocationGroups = groupsVarying(data, 'allocation').filter((g) => g[0].config.interpolation === 'none');
   if (allocationGroups.length) {
     const winners = allocationGroups.map((g) => ({ group: g, best: bestArm(data, g)! })).filter((w) => w.best);
     const mostWins = winners.filter((w) => w.best.arm.volumes === Math.max(...w.group.map((a) => a.volumes))).length;

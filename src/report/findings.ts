@@ -2,7 +2,8 @@
  * The study's three findings (Zhang, Kramer & Mazurowski, MIDL 2025), tested on this dataset with paired
  * comparisons of arms over matched (seed, test case) units: Wilcoxon signed-rank p-values, Holm-corrected
  * within each finding, mean Dice difference with a bootstrap CI and Cohen's d_z.
- * 1. At a fixed budget, more volumes with fewer slices each beats fewer volumes with more slices.
+ * 1. At a fixed budget, more volumes with fewer slices each beats fewer volumes with more slices (judged
+ *    without interpolation).
  * 2. Unsupervised active learning (ual, ual-coreset) is not better than random or fixed-interval selection
  *    when every volume gets the same number of slices (ual-pooled, unequal allocation, is shown apart).
  * 3. Interpolating masks between annotated slices rarely improves the model.
@@ -85,7 +86,8 @@ export function formatP(p: number): string {
 
 export function findingAllocation(data: StudyData): FindingResult {
   const raw: Array<Omit<Comparison, 'pHolm' | 'significant'>> = [];
-  for (const group of groupsVarying(data, 'allocation')) {
+  // Allocation is judged on plain annotations; how interpolation changes it is finding 3's question.
+  for (const group of groupsVarying(data, 'allocation').filter((g) => g[0].config.interpolation === 'none')) {
     const byVolumes = [...group].sort((p, q) => q.volumes - p.volumes);
     const most = byVolumes[0];
     for (const other of byVolumes.slice(1)) {

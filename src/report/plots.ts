@@ -18,6 +18,12 @@ export function armInterval(data: StudyData, arm: Arm): Interval | null {
   return values.length ? bootstrapMeanCI(values, { seed: 0 }) : null;
 }
 
+/** One colour per strategy and per interpolation method, the same in every chart. */
+const COLORS: Record<string, string> = {
+  random: '#d62728', 'fixed-interval': '#1f77b4', ual: '#2ca02c', 'ual-coreset': '#9467bd', 'ual-pooled': '#ff7f0e',
+  none: '#444444', mci: '#17becf', sdf: '#e377c2',
+};
+
 const withResults = (data: StudyData) => data.arms.filter((a) => a.cells.size > 0);
 const models = (arms: Arm[]) => [...new Set(arms.map((a) => a.config.model))].sort() as ModelKind[];
 
@@ -27,7 +33,7 @@ function seriesBy(data: StudyData, arms: Arm[], name: (a: Arm) => string, x: (a:
     const ci = armInterval(data, arm);
     if (!ci) continue;
     const key = name(arm);
-    const s = byName.get(key) ?? { name: key, points: [] };
+    const s = byName.get(key) ?? { name: key, points: [], color: COLORS[key] };
     s.points.push({ x: x(arm), y: ci.estimate, low: ci.low, high: ci.high });
     byName.set(key, s);
   }
@@ -64,7 +70,7 @@ export function strategyFigures(data: StudyData): Figure[] {
       section: 'strategy' as const,
       svg: intervalChart({
         title: describeArm(group[0], ['strategy']), xLabel: 'mean Dice (95% bootstrap CI)',
-        rows: rows.map(({ arm, ci }) => ({ label: arm.config.strategy, estimate: ci.estimate, low: ci.low, high: ci.high })),
+        rows: rows.map(({ arm, ci }) => ({ label: arm.config.strategy, color: COLORS[arm.config.strategy], estimate: ci.estimate, low: ci.low, high: ci.high })),
       }),
     };
   });

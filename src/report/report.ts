@@ -1,4 +1,5 @@
 /** `writeReport`: study folder → report.html (self-contained) and cells.csv, written atomically. */
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/read.js';
 import { recommendations } from './conclusion.js';
@@ -27,6 +28,7 @@ export async function writeReport(studyDir: string, options: { outDir?: string; 
   const figures = [...allocationFigures(data), ...strategyFigures(data), ...interpolationFigures(data), ...budgetFigures(data)];
   const html = renderReport({ data, findings, advice, figures, generatedAt: (options.now ?? new Date()).toISOString() });
   const outDir = resolve(options.outDir ?? dir);
+  await mkdir(outDir, { recursive: true });
   const htmlPath = join(outDir, 'report.html');
   const csvPath = join(outDir, 'cells.csv');
   await writeFileAtomic(csvPath, cellsCsv(data));

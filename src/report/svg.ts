@@ -14,6 +14,8 @@ export interface Point {
 export interface Series {
   name: string;
   points: Point[];
+  /** Fixed colour (so a strategy has the same colour in every chart); default by position. */
+  color?: string;
 }
 
 export interface LineChartOptions {
@@ -28,6 +30,7 @@ export interface LineChartOptions {
 
 export interface IntervalRow {
   label: string;
+  color?: string;
   estimate: number;
   low: number;
   high: number;
@@ -40,7 +43,7 @@ export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+const fmt = (v: number) => (Number.isInteger(v) || Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 /** About `count` round tick values covering [lo, hi]. */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
@@ -68,10 +71,10 @@ function frame(width: number, height: number, title: string): string[] {
   ];
 }
 
-function legend(names: string[], x: number, y: number): string[] {
-  return names.flatMap((name, i) => [
-    `<line x1="${x}" y1="${y + i * 18}" x2="${x + 18}" y2="${y + i * 18}" stroke="${PALETTE[i % PALETTE.length]}" stroke-width="2.5"/>`,
-    `<circle cx="${x + 9}" cy="${y + i * 18}" r="3.5" fill="${PALETTE[i % PALETTE.length]}"/>`,
+function legend(entries: Array<{ name: string; color: string }>, x: number, y: number): string[] {
+  return entries.flatMap(({ name, color }, i) => [
+    `<line x1="${x}" y1="${y + i * 18}" x2="${x + 18}" y2="${y + i * 18}" stroke="${color}" stroke-width="2.5"/>`,
+    `<circle cx="${x + 9}" cy="${y + i * 18}" r="3.5" fill="${color}"/>`,
     `<text x="${x + 24}" y="${y + i * 18 + 4}" font-size="12">${escapeXml(name)}</text>`,
   ]);
 }
@@ -86,7 +89,9 @@ export function lineChart(options: LineChartOptions): string {
   const sx = (x: number) => MARGIN.left + ((tx(x) - x0) / (x1 - x0)) * plotW;
   const sy = (y: number) => MARGIN.top + (1 - (y - y0) / (y1 - y0)) * plotH;
   const out = frame(width, height, options.title);
-  const xTicks = options.logX ? [...new Set(points.map((p) => p.x))].sort((a, b) => a - b) : niceTicks(x0, x1);
+  // Few distinct x values (budgets, volumes, densities): tick exactly at them.
+  const xValues = [...new Set(points.map((p) => p.x))].sort((a, b) => a - b);
+  const xTicks = options.logX || xValues.length <= 6 ? xValues : niceTicks(x0, x1);
   out.push(`<g class="axes" font-size="11" stroke="#444">`);
   out.push(`<line x1="${MARGIN.left}" y1="${MARGIN.top + plotH}" x2="${MARGIN.left + plotW}" y2="${MARGIN.top + plotH}"/>`);
   out.push(`<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${MARGIN.top + plotH}"/>`);
@@ -95,8 +100,9 @@ export function lineChart(options: LineChartOptions): string {
   out.push(`</g>`);
   out.push(`<text x="${MARGIN.left + plotW / 2}" y="${height - 8}" text-anchor="middle" font-size="12">${escapeXml(options.xLabel)}</text>`);
   out.push(`<text transform="translate(14 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeXml(options.yLabel)}</text>`);
+  const colors = options.series.map((s, i) => s.color ?? PALETTE[i % PALETTE.length]);
   options.series.forEach((s, i) => {
-    const color = PALETTE[i % PALETTE.length];
+    const color = colors[i];
     const sorted = [...s.points].sort((a, b) => a.x - b.x);
     out.push(`<g class="series" data-name="${escapeXml(s.name)}">`);
     if (sorted.length > 1) out.push(`<path d="${sorted.map((p, j) => `${j ? 'L' : 'M'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
@@ -106,7 +112,7 @@ export function lineChart(options: LineChartOptions): string {
     }
     out.push(`</g>`);
   });
-  out.push(...legend(options.series.map((s) => s.name), MARGIN.left + plotW + 14, MARGIN.top + 10));
+  out.push(...legend(options.series.map((s, i) => ({ name: s.name, color: colors[i] })), MARGIN.left + plotW + 14, MARGIN.top + 10));
   out.push('</svg>');
   return out.join('\n');
 }
@@ -126,7 +132,7 @@ export function intervalChart(options: { title: string; xLabel: string; rows: In
   out.push('</g>');
   options.rows.forEach((r, i) => {
     const y = MARGIN.top + i * rowH + rowH / 2;
-    const color = PALETTE[i % PALETTE.length];
+    const color = r.color ?? PALETTE[i % PALETTE.length];
     out.push(`<text x="${labelW - 8}" y="${y + 4}" text-anchor="end" font-size="12">${escapeXml(r.label)}</text>`);
     out.push(`<line x1="${sx(r.low)}" y1="${y}" x2="${sx(r.high)}" y2="${y}" stroke="${color}" stroke-width="3"/>`);
     out.push(`<circle cx="${sx(r.estimate)}" cy="${y}" r="5" fill="${color}"><title>${escapeXml(`${r.label}: ${r.estimate.toFixed(4)} [${r.low.toFixed(4)}, ${r.high.toFixed(4)}]`)}</title></circle>`);
