@@ -7,8 +7,12 @@ import { registerInterpolate } from './interpolate.js';
 import { registerPlan } from './plan.js';
 import { registerDemo } from './demo.js';
 import { registerEvaluate } from './evaluate.js';
+import { registerStudy } from './study.js';
+import { registerReport } from './report.js';
 import { registerExport } from './export.js';
 import { registerImport } from './import.js';
+import { registerTrain } from './train.js';
+import { registerSplit } from './split.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -23,8 +27,12 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerDemo(program);
   registerEvaluate(program);
+  registerStudy(program);
+  registerReport(program);
   registerExport(program);
   registerImport(program);
+  registerTrain(program);
+  registerSplit(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
