@@ -15,7 +15,7 @@ export function registerSplit(program: Command): void {
     .action(async (dataset: string, opts: { testFraction: number; seed: number; out: string }) => {
       if (!(opts.testFraction > 0 && opts.testFraction < 1)) throw new UserError('must be between 0 and 1 (exclusive)', '--test-fraction');
       const ds = await discoverDataset(dataset);
-      const split = makeSplit(ds.cases.filter((c) => c.labelPath).map((c) => c.id), { seed: opts.seed, testFraction: opts.testFraction });
+      const split = makeSplit(ds.cases.filter((c) => c.labelPath).map((c) => c.id), opts.seed, opts.testFraction);
       await writeSplit(split, opts.out);
       process.stdout.write(`split ${split.train.length} training / ${split.test.length} test cases (seed ${split.seed}) → ${opts.out}\n`);
     });

@@ -4,6 +4,7 @@
  * always has the same id, whichever process, machine or retry runs it.
  */
 import type { AxisChoice } from '../io/geometry.js';
+import type { Split } from '../train/split.js';
 
 export const MODEL_KINDS = ['2d', '3d'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
@@ -50,15 +51,7 @@ export interface CellSpec {
 }
 
 /** The study's fixed case split; every cell trains on `train` and is evaluated on `test`. */
-export interface StudySplit {
-  format: 'slicewise-split';
-  version: 1;
-  /** Seed of the shuffle; null when the split was given as a file. */
-  seed: number | null;
-  testFraction: number | null;
-  train: string[];
-  test: string[];
-}
+export type StudySplit = Split;
 
 export interface CellContext {
   /** Absolute path of the dataset folder (a worker may remap it). */

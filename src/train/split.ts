@@ -1,53 +1,74 @@
 /**
- * The fixed, seeded train/test split of a dataset's labelled cases, written once to a file that training,
- * evaluation and the study all reuse (so every cell of a study is tested on the same cases).
+ * The fixed, seeded train/test split of a dataset's labelled cases: a seeded shuffle of the ids (sorted
+ * first, so the split depends only on the ids and the seed), written once to a file that training,
+ * prediction, evaluation and the study all reuse. A split file given by the user is checked against the
+ * dataset's cases.
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { UserError } from '../io/errors.js';
+import { UserError, fileSystemError } from '../io/errors.js';
 import { writeFileAtomic } from '../io/read.js';
 import { Random } from '../util/random.js';
 
-export const splitSchema = z.object({
-  format: z.literal('slicewise-split'),
-  version: z.literal(1),
-  seed: z.number().int(),
-  testFraction: z.number().gt(0).lt(1),
-  train: z.array(z.string()),
-  test: z.array(z.string()),
-});
-export type Split = z.infer<typeof splitSchema>;
+export interface Split {
+  format: 'slicewise-split';
+  version: 1;
+  /** Seed of the shuffle; null when the split was given as a file without one. */
+  seed: number | null;
+  testFraction: number | null;
+  train: string[];
+  test: string[];
+}
 
-/** Seeded split of case ids: ids are sorted first, so the split does not depend on listing order. */
-export function makeSplit(caseIds: string[], options: { seed?: number; testFraction?: number } = {}): Split {
-  const seed = options.seed ?? 0;
-  const testFraction = options.testFraction ?? 0.2;
+const splitFileSchema = z.object({
+  format: z.literal('slicewise-split').optional(),
+  version: z.literal(1).optional(),
+  seed: z.number().int().nullable().optional(),
+  testFraction: z.number().nullable().optional(),
+  train: z.array(z.string().min(1)).min(1),
+  test: z.array(z.string().min(1)).min(1),
+});
+
+export function makeSplit(caseIds: readonly string[], seed = 0, testFraction = 0.2): Split {
   const ids = [...new Set(caseIds)].sort();
-  if (ids.length < 2) throw new UserError(`a train/test split needs at least 2 labelled cases, found ${ids.length}`);
+  const testCount = Math.round(ids.length * testFraction);
+  if (ids.length < 2 || testCount < 1 || testCount >= ids.length) {
+    throw new UserError(`${ids.length} labelled cases cannot be split ${Math.round((1 - testFraction) * 100)}/${Math.round(testFraction * 100)} into non-empty train and test sets`, 'split');
+  }
   const shuffled = new Random(seed).shuffle(ids);
-  const nTest = Math.min(ids.length - 1, Math.max(1, Math.round(ids.length * testFraction)));
   return {
     format: 'slicewise-split', version: 1, seed, testFraction,
-    train: shuffled.slice(nTest).sort(),
-    test: shuffled.slice(0, nTest).sort(),
+    train: shuffled.slice(testCount).sort(),
+    test: shuffled.slice(0, testCount).sort(),
   };
 }
 
-export async function writeSplit(split: Split, path: string): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(split, null, 2) + '\n');
-}
-
-export async function readSplit(path: string): Promise<Split> {
+/** Read a split file; with `caseIds`, every id must be one of them. */
+export async function readSplit(path: string, caseIds?: readonly string[]): Promise<Split> {
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
-    throw new UserError(`is not a readable split file (${(err as Error).message.split('\n')[0]})`, path);
+    if (err instanceof SyntaxError) throw new UserError(`is not valid JSON (${err.message})`, path);
+    throw fileSystemError(err, path);
   }
-  const parsed = splitSchema.safeParse(raw);
+  const parsed = splitFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new UserError(`${issue.path.join('.') || 'split'}: ${issue.message}`, path);
+    throw new UserError(`${issue.path.join('.') || 'split'}: ${issue.message} (expected {"train": [ids], "test": [ids]})`, path);
   }
-  return parsed.data;
+  const { train, test } = parsed.data;
+  const known = caseIds ? new Set(caseIds) : null;
+  for (const id of [...train, ...test]) {
+    if (known && !known.has(id)) throw new UserError(`case "${id}" is not a labelled case of the dataset`, path);
+  }
+  const trainSet = new Set(train);
+  const overlap = test.find((id) => trainSet.has(id));
+  if (overlap) throw new UserError(`case "${overlap}" is in both train and test`, path);
+  if (trainSet.size !== train.length || new Set(test).size !== test.length) throw new UserError('a case is listed twice', path);
+  return { format: 'slicewise-split', version: 1, seed: parsed.data.seed ?? null, testFraction: parsed.data.testFraction ?? null, train: [...train].sort(), test: [...test].sort() };
+}
+
+export async function writeSplit(split: Split, path: string): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(split, null, 2) + '\n');
 }
