@@ -46,6 +46,18 @@ function toClassIndices(labels: Volume, values: number[], ignoreValue: number | 
   return out;
 }
 
+function slicesWithSupervision(labels: Uint8Array, shape: readonly number[], axis: Axis): number[] {
+  const known = new Uint8Array(shape[axis]);
+  const [nx, ny] = shape;
+  let i = 0;
+  for (let z = 0; z < shape[2]; z++) {
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++, i++) if (labels[i] !== IGNORE) known[axis === 0 ? x : axis === 1 ? y : z] = 1;
+    }
+  }
+  return [...known.keys()].filter((k) => known[k] === 1);
+}
+
 export interface TrainingCasesResult {
   cases: TrainingCase[];
   labelMap: LabelMap;
@@ -107,13 +119,15 @@ export async function buildTrainingCases(dataset: Dataset, caseIds: string[], op
       weights = new Float32Array(labels.length).fill(1);
       for (const k of sparse.interpolatedSlices) forEachVoxelOfSlice(image.shape, axis, k, (o) => { weights![o] = weightOfDerived; });
     }
+    // Without a plan, a label volume may still be sparse (an imported ignore-label dataset): slices that
+    // hold no known voxel are left out of sampling.
     const supervisedSlices = sparse
       ? [...sparse.annotatedSlices, ...(weightOfDerived > 0 ? sparse.interpolatedSlices : [])].sort((a, b) => a - b)
-      : Array.from({ length: image.shape[axis] }, (_, k) => k);
+      : slicesWithSupervision(labels, image.shape, axis);
     cases.push({
       id, shape: [...image.shape] as [number, number, number], image: normalizeForModel(image.data), labels, weights, axis, supervisedSlices,
     });
-    supervision.push({ id, annotated: sparse ? sparse.annotatedSlices.length : image.shape[axis], interpolated: sparse ? sparse.interpolatedSlices.length : 0, slices: image.shape[axis] });
+    supervision.push({ id, annotated: sparse ? sparse.annotatedSlices.length : supervisedSlices.length, interpolated: sparse ? sparse.interpolatedSlices.length : 0, slices: image.shape[axis] });
     options.onProgress?.(++done, ids.length);
   }
   if (cases.length === 0) throw new UserError('the training set is empty (no labelled case to train on)');
