@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "allocator.h"
 #include "engine.h"
 #include "loss.h"
 
@@ -82,7 +83,7 @@ UNetConfig parseModelConfig(const Napi::Object& o) {
   if (norm != "instance" && norm != "batch") throw Napi::TypeError::New(o.Env(), "norm must be 'instance' or 'batch'");
   c.instanceNorm = norm == "instance";
   c.deepSupervision = boolField(o, "deepSupervision", false);
-  c.channelsLast = boolField(o, "channelsLast", true);
+  c.channelsLast = boolField(o, "channelsLast", false);
   return c;
 }
 
@@ -429,6 +430,11 @@ Napi::Value MaskedLoss(const Napi::CallbackInfo& info) {
   });
 }
 
+// releaseMemory() → bytes of cached activation memory given back to the system.
+Napi::Value ReleaseMemory(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(releaseCachedMemory()));
+}
+
 Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -439,12 +445,14 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  installCachingAllocator();
   exports.Set("Model", Model::define(env));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
   exports.Set("maskedLoss", Napi::Function::New(env, MaskedLoss));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  exports.Set("releaseMemory", Napi::Function::New(env, ReleaseMemory));
   return exports;
 }
 

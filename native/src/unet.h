@@ -18,7 +18,9 @@ struct UNetConfig {
   int maxWidth = 0;         // 0: nnU-Net's cap (512 in 2D, 320 in 3D)
   bool instanceNorm = true; // false: batch norm
   bool deepSupervision = false;
-  bool channelsLast = true; // memory format of the activations (an engine choice, not architecture)
+  // Channels-last activations: measured slower here (group norm has no fast channels-last CPU kernel in
+  // libtorch 1.13, and mkldnn convolutions are as fast on contiguous tensors), so off by default.
+  bool channelsLast = false;
 
   void validate() const;
   int width(int stage) const;
