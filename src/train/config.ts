@@ -43,6 +43,6 @@ export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
 /** Defaults per model: the schedule the study presets use is the same shape, shorter. */
 export const TRAIN_DEFAULTS = {
-  '2d': { steps: 600, batchSize: 16, depth: 4, baseWidth: 16, optimizer: 'adam' as const, learningRate: 2e-3 },
-  '3d': { steps: 400, batchSize: 2, depth: 3, baseWidth: 16, optimizer: 'adam' as const, learningRate: 2e-3 },
+  '2d': { steps: 1500, batchSize: 16, depth: 4, baseWidth: 16, optimizer: 'adam' as const, learningRate: 3e-3 },
+  '3d': { steps: 800, batchSize: 2, depth: 3, baseWidth: 16, optimizer: 'adam' as const, learningRate: 3e-3 },
 };
