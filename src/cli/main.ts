@@ -13,6 +13,8 @@ import { registerExport } from './export.js';
 import { registerImport } from './import.js';
 import { registerTrain } from './train.js';
 import { registerSplit } from './split.js';
+import { registerWorker } from './worker.js';
+import { registerQueue } from './queue.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -33,6 +35,8 @@ export function buildProgram(): Command {
   registerImport(program);
   registerTrain(program);
   registerSplit(program);
+  registerWorker(program);
+  registerQueue(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
