@@ -2,11 +2,15 @@
  * `npm run bench -- engine`: the slicewise training engine against PyTorch (Debian python3-torch, the same
  * libtorch), same U-Net, He initialization, seed, thread count and batch of real hippocampus data:
  *   (a) 2D: 32 slices 1×64×64, 4 levels, base 32;  (b) 3D: 2 volumes 1×40×56×40, 3 levels, base 16.
- * For each, one train-step line and one inference line (median seconds per batch), with each side's peak
- * resident memory. Each measurement runs in its own process (a node child of this script, a python
- * process), so peak memory is per measurement.
+ * For each, one train-step line and one inference line (median wall seconds per batch), with each side's
+ * peak resident memory and median process CPU seconds (user + system, all threads: steadier than wall
+ * time on a shared machine). Each measurement runs in its own process (a node child of this script, a
+ * python process), so peak memory is per measurement; the two sides alternate for --rounds rounds so
+ * that load from other processes falls on both.
  *
- * Options: --threads N (default 2), --repeats N (default 5), --only 2d|3d.
+ * Options: --threads N (default 2), --repeats N (default 4), --rounds N (default 2), --only 2d|3d,
+ * --channels-last (ablation: the engine with channels-last activations). SLICEWISE_CACHING_ALLOCATOR=0 in
+ * the environment is the allocator ablation.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, readFileSync } from 'node:fs';
@@ -43,9 +47,11 @@ interface ChildSpec extends CaseSpec {
   repeats: number;
   ignore: number;
   base: number;
+  channelsLast: boolean;
 }
 interface ChildResult {
   seconds: number[];
+  cpu_seconds: number[];
   checksum0: number;
   peak_rss_mib: number;
   loss: number | null;
@@ -112,22 +118,27 @@ async function runChild(spec: ChildSpec): Promise<void> {
   setThreads(spec.threads);
   const model = UNetModel.create(
     { dims: spec.dims, inChannels: spec.shape[1], classes: spec.classes, depth: spec.depth, baseWidth: spec.base },
-    { seed: spec.seed, training: { ignoreIndex: spec.ignore, totalSteps: 1000 } },
+    { seed: spec.seed, training: { ignoreIndex: spec.ignore, totalSteps: 1000 }, channelsLast: spec.channelsLast },
   );
   const checksum0 = model.parameterChecksum();
   const raw = readFileSync(spec.data);
   const count = spec.shape.reduce((a, b) => a * b, 1);
   const images = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + count * 4));
   const labels = new Uint8Array(raw.buffer.slice(raw.byteOffset + count * 4, raw.byteOffset + raw.length));
-  const seconds: number[] = [];
+  const seconds: number[] = [], cpuSeconds: number[] = [];
   let loss: number | null = null;
   for (let i = 0; i < spec.warmup + spec.repeats; i++) {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     if (spec.mode === 'train') loss = (await model.trainStep({ images, labels, shape: spec.shape })).loss;
     else await model.predict(images, spec.shape);
-    if (i >= spec.warmup) seconds.push((performance.now() - t0) / 1000);
+    const cpu = process.cpuUsage(cpu0);
+    if (i >= spec.warmup) {
+      seconds.push((performance.now() - t0) / 1000);
+      cpuSeconds.push((cpu.user + cpu.system) / 1e6);
+    }
   }
-  console.log(JSON.stringify({ seconds, checksum0, peak_rss_mib: round(process.resourceUsage().maxRSS / 1024), loss }));
+  console.log(JSON.stringify({ seconds, cpu_seconds: cpuSeconds, checksum0, peak_rss_mib: round(process.resourceUsage().maxRSS / 1024), loss }));
 }
 
 function runProcess(command: string, args: string[]): ChildResult {
@@ -145,7 +156,8 @@ async function main(): Promise<void> {
     return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
   };
   const threads = Number(option('--threads', '2'));
-  const repeats = Number(option('--repeats', '5'));
+  const repeats = Number(option('--repeats', '4'));
+  const rounds = Number(option('--rounds', '2'));
   const only = option('--only', '');
   const unavailable = engineUnavailableReason();
   if (unavailable) {
@@ -159,21 +171,38 @@ async function main(): Promise<void> {
     const data = join(dir, `${spec.name}.raw`);
     await writeBatch(spec, data);
     for (const mode of ['train', 'infer'] as const) {
-      const child: ChildSpec = { ...spec, mode, data, threads, seed: SEED, warmup: mode === 'train' ? 2 : 1, repeats, ignore: IGNORE };
-      const ours = runProcess(process.execPath, [self, '--child', JSON.stringify(child)]);
-      const torch = runProcess(SYSTEM_PYTHON, [pythonScript(), JSON.stringify(child)]);
+      const child: ChildSpec = { ...spec, mode, data, threads, seed: SEED, warmup: mode === 'train' ? 2 : 1, repeats, ignore: IGNORE, channelsLast: args.includes('--channels-last') };
+      const oursRuns: ChildResult[] = [], torchRuns: ChildResult[] = [];
+      for (let r = 0; r < rounds; r++) {
+        oursRuns.push(runProcess(process.execPath, [self, '--child', JSON.stringify(child)]));
+        torchRuns.push(runProcess(SYSTEM_PYTHON, [pythonScript(), JSON.stringify(child)]));
+      }
+      const ours = merge(oursRuns), torch = merge(torchRuns);
       const sameInit = Math.abs(ours.checksum0 - torch.checksum0) <= 1e-6 * Math.abs(torch.checksum0);
       const metric = `${spec.name}_${mode === 'train' ? 'train_step' : 'inference'}_s`;
       printBenchLine(
         { bench: 'engine', metric, slicewise: median(ours.seconds), yardstick: 'pytorch-1.13', yardstick_value: median(torch.seconds) },
         {
-          batch: spec.shape.join('x'), depth: spec.depth, base: spec.base, threads, repeats,
+          batch: spec.shape.join('x'), depth: spec.depth, base: spec.base, threads, samples: ours.seconds.length,
+          cpu_s: round(median(ours.cpu_seconds)), yardstick_cpu_s: round(median(torch.cpu_seconds)),
+          cpu_ratio: round(median(ours.cpu_seconds) / median(torch.cpu_seconds)),
           peak_rss_mib: ours.peak_rss_mib, yardstick_peak_rss_mib: torch.peak_rss_mib, same_init: sameInit,
           ...(mode === 'train' ? { loss_after: round(ours.loss ?? NaN), yardstick_loss_after: round(torch.loss ?? NaN) } : {}),
         },
       );
     }
   }
+}
+
+/** Pools the timings of several runs of one side; the largest peak memory. */
+function merge(runs: ChildResult[]): ChildResult {
+  return {
+    seconds: runs.flatMap((r) => r.seconds),
+    cpu_seconds: runs.flatMap((r) => r.cpu_seconds),
+    checksum0: runs[0].checksum0,
+    peak_rss_mib: Math.max(...runs.map((r) => r.peak_rss_mib)),
+    loss: runs[0].loss,
+  };
 }
 
 function pythonScript(): string {

@@ -31,13 +31,17 @@ function findLibtorch() {
       return null;
     }
     const lib = join(dir, 'lib');
+    if (!existsSync(join(lib, 'libtorch_cpu.so'))) {
+      say(`LIBTORCH=${user} has no lib/libtorch_cpu.so`);
+      return null;
+    }
     const libs = readdirSync(lib);
     const names = ['torch', 'torch_cpu', 'c10'];
     // A CUDA build: link its CUDA library whether or not the addon references it, so CUDA devices register.
     const cudaLibs = ['torch_cuda', 'c10_cuda'].filter((n) => libs.some((f) => f.startsWith(`lib${n}.so`)));
     const flags = [...names.map((n) => `-l${n}`), ...(cudaLibs.length ? ['-Wl,--no-as-needed', ...cudaLibs.map((n) => `-l${n}`), '-Wl,--as-needed'] : [])];
-    // Official pre-cxx11 builds say so in their build config; default to the new ABI.
-    let abi = process.env.LIBTORCH_CXX11_ABI ?? '1';
+    // libtorch downloads come in two C++ ABIs: set LIBTORCH_CXX11_ABI=0 for a pre-cxx11 one.
+    const abi = process.env.LIBTORCH_CXX11_ABI ?? '1';
     return { include: [include, join(include, 'torch', 'csrc', 'api', 'include')], lib, libs: flags.join(' '), abi, where: dir };
   }
   if (existsSync('/usr/include/torch/csrc/api/include/torch/torch.h')) {
@@ -95,4 +99,9 @@ function main() {
   say(`training engine built in ${((Date.now() - started) / 1000).toFixed(0)} s: native/build/Release/slicewise_engine.node`);
 }
 
-main();
+try {
+  main();
+} catch (err) {
+  // Installing slicewise must not fail because of the optional engine.
+  say(`could not build the training engine: ${err?.message ?? err}\n${HOW_TO}`);
+}

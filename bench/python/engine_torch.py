@@ -4,7 +4,7 @@ threads. Run with Debian's /usr/bin/python3 (python3-torch).
 
 usage: engine_torch.py '<json spec>'   spec: {dims, depth, base, classes, shape, data, threads, seed,
        mode: "train" | "infer", warmup, repeats, ignore}
-Prints one JSON line: {seconds: [...], checksum0, peak_rss_mib, loss}.
+Prints one JSON line: {seconds: [...], cpu_seconds: [...], checksum0, peak_rss_mib, loss}.
 """
 import json
 import resource
@@ -97,12 +97,12 @@ def main():
     raw = np.fromfile(spec['data'], dtype=np.uint8)
     images = torch.from_numpy(raw[:n_images * 4].view(np.float32).reshape(shape).copy())
     labels = torch.from_numpy(raw[n_images * 4:].reshape([shape[0]] + shape[2:]).copy())
-    seconds, loss_value = [], None
+    seconds, cpu_seconds, loss_value = [], [], None
     if spec['mode'] == 'train':
         model.train()
         opt = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.99, nesterov=True, weight_decay=3e-5)
         for i in range(spec['warmup'] + spec['repeats']):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for g in opt.param_groups:
                 g['lr'] = 1e-2 * (1 - i / 1000) ** 0.9
             loss = dice_ce_loss(model(images), labels.long(), spec['ignore'])
@@ -113,16 +113,18 @@ def main():
             loss_value = loss.item()
             if i >= spec['warmup']:
                 seconds.append(time.perf_counter() - t0)
+                cpu_seconds.append(time.process_time() - c0)
     else:
         model.eval()
         with torch.inference_mode():
             for i in range(spec['warmup'] + spec['repeats']):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 probs = torch.softmax(model(images), 1)
                 if i >= spec['warmup']:
                     seconds.append(time.perf_counter() - t0)
+                    cpu_seconds.append(time.process_time() - c0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({'seconds': seconds, 'checksum0': checksum0, 'peak_rss_mib': round(peak, 1), 'loss': loss_value}))
+    print(json.dumps({'seconds': seconds, 'cpu_seconds': cpu_seconds, 'checksum0': checksum0, 'peak_rss_mib': round(peak, 1), 'loss': loss_value}))
 
 
 if __name__ == '__main__':

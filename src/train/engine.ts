@@ -24,6 +24,12 @@
  * the schedule from TypeScript instead.
  * Determinism: the same seed gives the same initial weights; on CPU with the same thread count, the same
  * steps give the same weights.
+ * Threads and memory: setThreads(n) sets libtorch's intra-op threads for every later call (each worker
+ * thread applies it). Loading the engine installs a caching CPU allocator in the process: blocks of
+ * 256 KiB and more freed by one step are reused by the next (at most 2 GiB kept; releaseEngineMemory()
+ * frees them; SLICEWISE_CACHING_ALLOCATOR=0 disables it). Long calls run on libuv's thread pool, one at
+ * a time per model.
+ * CUDA: device 'cuda' needs a CUDA libtorch (LIBTORCH=<dir>); the loss then still runs on the CPU.
  * Errors: a missing addon is a UserError saying how to build it; an unreadable checkpoint, or one of
  * another architecture, is a UserError naming the file; shape, type or label mismatches reject the
  * returned Promise with the native message. The process never aborts on a native error.
@@ -151,6 +157,7 @@ interface NativeEngine {
   maskedLoss(logits: Float32Array, shape: number[], labels: Uint8Array | Int32Array, weights: Float32Array | null,
     options: { ignoreIndex?: number; batchDice?: boolean }): LossResult;
   buildInfo(): { torchVersion: string; cuda: boolean; parallel: string };
+  releaseMemory(): number;
 }
 
 const ADDON_NAME = 'slicewise_engine.node';
@@ -218,6 +225,12 @@ export function setThreads(threads: number): void {
 
 export function getThreads(): number {
   return loadEngine().getThreads();
+}
+
+/** Gives the engine's cached activation memory back to the system (e.g. between training and a long
+ * idle phase); returns the bytes released. */
+export function releaseEngineMemory(): number {
+  return loadEngine().releaseMemory();
 }
 
 /** Seeds libtorch's global generator (model creation seeds it too). */
