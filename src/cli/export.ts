@@ -1,7 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_DATASET_ID, exportNnunet } from '../annotate/export/nnunet.js';
-import { parseLabelsOption, readPlanJson } from '../annotate/export/record.js';
+import { parseLabelsOption } from '../annotate/export/record.js';
+import { readPlanFile } from '../plan/read.js';
 import { exportSlices } from '../annotate/export/slices.js';
 import { parseIntOption, progressReporter } from './common.js';
 
@@ -46,7 +47,7 @@ export function registerExport(program: Command): void {
     .option('--no-progress', 'no progress lines on stderr')
     .action(async (planPath: string, opts: ExportCliOptions) => {
       const labels = opts.labels !== undefined ? parseLabelsOption(opts.labels) : undefined;
-      const plan = await readPlanJson(planPath);
+      const plan = await readPlanFile(planPath);
       const planDir = dirname(resolve(planPath));
       const onProgress = opts.progress ? progressReporter('exporting') : undefined;
       if (opts.to === 'nnunet') {

@@ -1,28 +1,12 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
-import { UserError, fileSystemError } from '../io/errors.js';
+import { UserError } from '../io/errors.js';
 import { parseAxisChoice } from '../io/geometry.js';
-import { planSchema, type Plan } from '../plan/types.js';
+import { readPlanFile } from '../plan/read.js';
 import { readSplit } from '../train/split.js';
 import { train } from '../train/train.js';
 import { predictImages } from '../train/predict.js';
 import { parseIntOption, parseNumberOption } from './common.js';
 
-export async function readPlanArgument(path: string): Promise<Plan> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    if (err instanceof SyntaxError) throw new UserError(`is not valid JSON (${err.message})`, path);
-    throw fileSystemError(err, path);
-  }
-  const parsed = planSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UserError(`not a slicewise plan: ${issue.path.join('.') || 'plan'}: ${issue.message}`, path);
-  }
-  return parsed.data;
-}
 
 function progressLine(text: string, final = false): void {
   if (process.stderr.isTTY) process.stderr.write(`\r${text}\x1b[K${final ? '\n' : ''}`);
@@ -65,7 +49,7 @@ export function registerTrain(program: Command): void {
       if (!(opts.interpolatedWeight >= 0 && opts.interpolatedWeight <= 1)) throw new UserError('must be between 0 and 1', '--interpolated-weight');
       if (opts.device !== 'cpu' && opts.device !== 'cuda') throw new UserError(`must be cpu or cuda, got "${opts.device}"`, '--device');
       if (opts.optimizer !== undefined && opts.optimizer !== 'adam' && opts.optimizer !== 'sgd') throw new UserError(`must be adam or sgd, got "${opts.optimizer}"`, '--optimizer');
-      const plan = opts.plan ? await readPlanArgument(opts.plan) : null;
+      const plan = opts.plan ? await readPlanFile(opts.plan) : null;
       const split = opts.split ? await readSplit(opts.split) : null;
       let steps = opts.steps;
       if (opts.epochs !== undefined) {

@@ -10,7 +10,9 @@ import { UserError, fileSystemError } from '../io/errors.js';
 import { parseLabelMap } from '../io/dataset.js';
 import { isVolumePath, readVolume, stripVolumeExtension, writeFileAtomic } from '../io/read.js';
 import { sameGeometry, type Volume } from '../io/volume.js';
-import { planSchema, type Plan, type PlannedCase } from '../plan/types.js';
+import type { Plan, PlannedCase } from '../plan/types.js';
+import { readPlanFile } from '../plan/read.js';
+export { readPlanFile };
 import { DistanceDiceAccumulator, type DistanceRow } from './by-distance.js';
 import { caseMetrics, type LabelMetrics } from './metrics.js';
 
@@ -114,26 +116,6 @@ async function resolveLabelFolder(labelDir: string): Promise<{ folder: string; l
   return { folder, labelMap: null };
 }
 
-export async function readPlanFile(path: string): Promise<Plan> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw fileSystemError(err, path);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new UserError(`is not valid JSON (${(err as Error).message})`, path);
-  }
-  const parsed = planSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UserError(`is not a slicewise plan (${issue.path.join('.') || 'root'}: ${issue.message})`, path);
-  }
-  return parsed.data;
-}
 
 function assertIntegerLabels(volume: Volume, path: string): void {
   const data = volume.data;

@@ -7,6 +7,8 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseLabelMap } from '../../io/dataset.js';
+import { readJsonFile } from '../../io/json.js';
+import { readPlanFile } from '../../plan/read.js';
 import { UserError, fileSystemError } from '../../io/errors.js';
 import { readVolume, writeFileAtomic } from '../../io/read.js';
 import type { Geometry, Volume } from '../../io/volume.js';
@@ -52,32 +54,11 @@ export function caseGeometry(volume: Volume): ExportCase['geometry'] {
   return { shape: g.shape, spacing: g.spacing, origin: g.origin, direction: g.direction };
 }
 
-async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw fileSystemError(err, path);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new UserError(`is not valid JSON (${(err as Error).message})`, path);
-  }
-}
 
 export async function pathExists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
-export async function readPlanJson(path: string): Promise<Plan> {
-  const parsed = planSchema.safeParse(await readJsonFile(path));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UserError(`is not a slicewise plan (${issue.path.join('.') || 'root'}: ${issue.message})`, path);
-  }
-  return parsed.data;
-}
 
 /** An export folder as import sees it: the record, the plan copied into it, and the folder. */
 export interface ExportFolder {
@@ -97,7 +78,7 @@ export async function readExportFolder(dir: string, kind: ExportKind): Promise<E
   }
   const record = parsed.data;
   if (record.to !== kind) throw new UserError(`was exported --to ${record.to}, not ${kind}; import it with --from ${record.to}`, root);
-  const plan = await readPlanJson(join(root, EXPORT_PLAN_FILE));
+  const plan = await readPlanFile(join(root, EXPORT_PLAN_FILE));
   const known = new Set(record.cases.map((c) => c.id));
   const unknown = plan.cases.find((c) => !known.has(c.id));
   if (unknown) throw new UserError(`plans case ${unknown.id}, which ${EXPORT_RECORD_FILE} does not list`, join(root, EXPORT_PLAN_FILE));
