@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { UnrecoverableError, type SandboxedJob } from 'bullmq';
+import type { SandboxedJob } from 'bullmq';
 import { isUserError } from '../io/errors.js';
 import type { CellJobData, CellJobProgress, CellJobResult } from './bullmq-queue.js';
 import type { CellExecutorModule } from './types.js';
@@ -62,7 +62,9 @@ export default async function processCellJob(job: SandboxedJob<CellJobData, Cell
     return { result, worker: process.env[CELL_JOB_ENV.workerId] ?? `pid ${process.pid}`, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds };
   } catch (err) {
     // A bad cell (corrupt case, impossible allocation) fails the same way every time: no retry.
-    if (isUserError(err)) throw new UnrecoverableError((err as Error).message.split('\n')[0]);
+    // BullMQ recognises UnrecoverableError by name (it crosses the process boundary as JSON); naming it here
+    // spares every cell process from loading all of bullmq.
+    if (isUserError(err)) throw Object.assign(new Error((err as Error).message.split('\n')[0]), { name: 'UnrecoverableError' });
     throw err;
   }
 }
