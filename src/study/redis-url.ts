@@ -3,6 +3,7 @@
  * ioredis connection options. A bad URL is a UserError naming the option; the password never appears in
  * messages (`describeRedisUrl` masks it).
  */
+import { isIP } from 'node:net';
 import { UserError } from '../io/errors.js';
 
 export interface RedisConnectionOptions {
@@ -11,8 +12,8 @@ export interface RedisConnectionOptions {
   db: number;
   username?: string;
   password?: string;
-  /** Present for rediss://: the server certificate is checked against the host name (and NODE_EXTRA_CA_CERTS). */
-  tls?: { servername: string };
+  /** Present for rediss://: the server certificate must chain to a trusted CA (system or NODE_EXTRA_CA_CERTS) and name the host. */
+  tls?: { servername?: string };
 }
 
 export const DEFAULT_REDIS_PORT = 6379;
@@ -40,7 +41,8 @@ export function parseRedisUrl(text: string, option = '--queue'): RedisConnection
   const options: RedisConnectionOptions = { host, port, db };
   if (url.username) options.username = decodeURIComponent(url.username);
   if (url.password) options.password = decodeURIComponent(url.password);
-  if (url.protocol === 'rediss:') options.tls = { servername: host };
+  // SNI takes a host name only; an IP address is checked against the certificate's IP entries.
+  if (url.protocol === 'rediss:') options.tls = isIP(host) ? {} : { servername: host };
   return options;
 }
 

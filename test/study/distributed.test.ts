@@ -357,3 +357,50 @@ describe('distributed study on BullMQ', { skip: NO_DATA || NO_REDIS }, () => {
     assert.match(help.stdout, /--concurrency <n>[^-]*\(default:\s+1\)/);
   });
 });
+
+describe('distributed study over TLS (rediss://)', { skip: NO_DATA || NO_REDIS || (spawnSync('openssl', ['version']).status === 0 ? false : 'openssl is not installed') }, () => {
+  const dir = tempDir();
+  const configPath = join(dir, 'study.json');
+  writeFileSync(configPath, JSON.stringify(CONFIG));
+  let server: ChildProcess | null = null;
+  let port = 0;
+
+  before(async () => {
+    // A throw-away CA and a server certificate for 127.0.0.1.
+    const sh = (args: string[]) => assert.equal(spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' }).status, 0, `openssl ${args.join(' ')}`);
+    sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=slicewise test CA']);
+    sh(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    sh(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext']);
+    port = await freePort();
+    server = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
+      '--tls-cert-file', 'server.pem', '--tls-key-file', 'server.key', '--tls-ca-cert-file', 'ca.pem', '--tls-auth-clients', 'no', '--requirepass', PASSWORD],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    await waitFor(() => {
+      out += server!.stdout!.read()?.toString() ?? '';
+      return out.includes('Ready to accept connections');
+    }, 10_000, `redis-server with TLS (${out})`);
+  });
+
+  after(() => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    server?.kill('SIGTERM');
+  });
+
+  it('runs a study with a password over TLS; an untrusted certificate is refused', async () => {
+    const url = `rediss://:${PASSWORD}@127.0.0.1:${port}/0`;
+    const untrusted = spawnSync(process.execPath, [CLI, 'queue', 'status', url], { encoding: 'utf8' });
+    assert.equal(untrusted.status, 2);
+    assert.match(untrusted.stderr, /^slicewise: <url>: cannot use Redis at rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0: .*certificate/);
+    const trusted = { NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') };
+    const worker = await startWorker(url, { ...trusted, FAKE_CELL_MS: '0' });
+    const study = launch([CLI, 'study', HIPPOCAMPUS, '--config', configPath, '--out', join(dir, 'out'), '--queue', url], trusted);
+    const result = await study.exit;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^6 cells done in this run, 0 before, 0 failed, of 6/);
+    assert.deepEqual(rowsPerCell(join(dir, 'out', 'study.sqlite')), Array(CELLS).fill(ROWS_PER_CELL));
+    worker.child.kill('SIGTERM');
+    assert.equal((await worker.exit).code, 0);
+  });
+});
