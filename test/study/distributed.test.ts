@@ -339,6 +339,14 @@ describe('distributed study on BullMQ', { skip: NO_DATA || NO_REDIS }, () => {
     assert.match(html, /<td>1<\/td><td>fake: corrupt case in fake study \(fixed-interval, seed 2\)<\/td>/);
     for (const w of workers) w.child.kill('SIGTERM');
     for (const w of workers) assert.equal((await w.exit).code, 0);
+    // Once the cases are fixed, --resume runs the failed cells again (their failed jobs are retried, not re-added).
+    const fixed = await startWorker(url, { FAKE_CELL_MS: '0' });
+    const resumed = await coordinator(out, failingConfig, url, ['--resume']).exit;
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /^2 cells done in this run, 4 before, 0 failed, of 6/);
+    assert.deepEqual(queueStatus(url), { waiting: 0, active: 0, done: CELLS, failed: 0, workers: 1 });
+    fixed.child.kill('SIGTERM');
+    assert.equal((await fixed.exit).code, 0);
   });
 
   it('the verbs check the URL and the connection before doing anything', () => {
