@@ -8,7 +8,8 @@
  * python process), so peak memory is per measurement; the two sides alternate for --rounds rounds so
  * that load from other processes falls on both.
  *
- * Options: --threads N (default 2), --repeats N (default 4), --rounds N (default 2), --only 2d|3d,
+ * Options: --threads N (default 2), --repeats N (train steps per process, default 4; inference runs 3×
+ * as many), --rounds N (default 2), --only 2d|3d,
  * --channels-last (ablation: the engine with channels-last activations). SLICEWISE_CACHING_ALLOCATOR=0 in
  * the environment is the allocator ablation.
  */
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
     const data = join(dir, `${spec.name}.raw`);
     await writeBatch(spec, data);
     for (const mode of ['train', 'infer'] as const) {
-      const child: ChildSpec = { ...spec, mode, data, threads, seed: SEED, warmup: mode === 'train' ? 2 : 1, repeats, ignore: IGNORE, channelsLast: args.includes('--channels-last') };
+      const child: ChildSpec = { ...spec, mode, data, threads, seed: SEED, warmup: mode === 'train' ? 2 : 1, repeats: mode === 'train' ? repeats : 3 * repeats, ignore: IGNORE, channelsLast: args.includes('--channels-last') };
       const oursRuns: ChildResult[] = [], torchRuns: ChildResult[] = [];
       for (let r = 0; r < rounds; r++) {
         oursRuns.push(runProcess(process.execPath, [self, '--child', JSON.stringify(child)]));
