@@ -83,17 +83,21 @@ test('plan CLI: unreadable cases are listed and left out with a warning, or stop
   assert.equal(existsSync(join(parent, 'strict')), false);
 });
 
-test('demo: generates a SYNTHETIC phantom, plans it and says where the files are', () => {
+test('demo: generates a SYNTHETIC phantom, plans it, fills between the planned slices and says where the files are', () => {
   const out = join(tempDir(), 'demo');
   const r = run(['demo', '--out', out]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /SYNTHETIC/);
-  assert.match(r.stdout, /plan: 6 volumes, 18 slices/);
+  assert.match(r.stdout, /plan: 6 volumes, 30 slices/);
+  // Seed 0: the phantom and the plan are fixed, so are the interpolation scores on the 133 filled slices.
+  assert.match(r.stdout, /nearest +Dice 0\.772 over 133 filled slices/);
+  assert.match(r.stdout, /sdf +Dice 0\.780 over 133 filled slices/);
+  assert.match(r.stdout, /mci +Dice 0\.762 over 133 filled slices/);
   assert.ok(r.stdout.includes(join(out, 'plan', 'plan.json')));
   const dataset = JSON.parse(readFileSync(join(out, 'phantom-dataset', 'dataset.json'), 'utf8'));
   assert.equal(dataset.synthetic, true);
   assert.match(dataset.description, /SYNTHETIC/);
   const plan = JSON.parse(readFileSync(join(out, 'plan', 'plan.json'), 'utf8')) as Plan;
   assert.equal(plan.cases.length, 6);
-  assert.ok(plan.cases.every((c) => c.slices.length === 3));
+  assert.ok(plan.cases.every((c) => c.slices.length === 5));
 });
