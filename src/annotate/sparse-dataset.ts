@@ -8,11 +8,12 @@
  * inferred from the ignore voxels. Other sources (per-slice PNG masks from 2D annotation tools) only need to
  * produce `SparseLabels` and go through `SparseDatasetWriter` like any other.
  */
-import { mkdir, readFile, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError, fileSystemError } from '../io/errors.js';
 import { parseLabelMap } from '../io/dataset.js';
+import { readJsonFile } from '../io/json.js';
 import { resolveAxis, type AxisChoice } from '../io/geometry.js';
 import { readVolume, stripVolumeExtension, writeFileAtomic, writeVolume } from '../io/read.js';
 import { sparseFromIgnoreVolume, type LabelMap, type SparseLabels } from './sparse.js';
@@ -59,27 +60,13 @@ export interface SparseDataset {
   cases: SparseCaseEntry[];
 }
 
-async function readJson(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw fileSystemError(err, path);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new UserError(`is not valid JSON (${(err as Error).message})`, path);
-  }
-}
-
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
 /** The labels of a dataset.json: the map without ignore, and the ignore value (which must be declared). */
 export async function readSparseLabelMap(datasetJson: string): Promise<{ labelMap: LabelMap; ignoreValue: number; name: string }> {
-  const raw = (await readJson(datasetJson)) as { labels?: unknown; name?: unknown };
+  const raw = (await readJsonFile(datasetJson)) as { labels?: unknown; name?: unknown };
   const all = parseLabelMap(raw.labels, datasetJson);
   if (!('ignore' in all)) throw new UserError('declares no "ignore" label; a sparse dataset marks unannotated voxels with it', datasetJson);
   const { ignore, ...labelMap } = all;
@@ -100,7 +87,7 @@ export async function readSparseDataset(root: string): Promise<SparseDataset> {
   const recordPath = join(root, SPARSE_RECORD_FILE);
   let record: SparseRecord | null = null;
   if (await exists(recordPath)) {
-    const parsed = recordSchema.safeParse(await readJson(recordPath));
+    const parsed = recordSchema.safeParse(await readJsonFile(recordPath));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new UserError(`${issue.path.join('.') || 'record'}: ${issue.message}`, recordPath);
