@@ -3,6 +3,7 @@
  * itk-wasm images are plain objects whose direction is row-major, like our Mat3 (checked against
  * nibabel on a rotated volume). Data is copied on the way out: itk-wasm may transfer the buffer.
  */
+import { open } from 'node:fs/promises';
 import { UserError } from './errors.js';
 import { Volume, dataTypeOf, type DataType, type Mat3, type Vec3, type VoxelArray } from './volume.js';
 
@@ -118,7 +119,26 @@ export async function readDicomSeries(files: string[], folder: string): Promise<
   try {
     result = await quietly(() => readImageDicomFileSeriesNode({ inputImages: files, singleSortedSeries: false }));
   } catch (err) {
+    // ITK names no file; the usual culprit is a file that is not DICOM at all, so name the first one.
+    const notDicom = await firstFileWithoutDicomMarker(files);
+    if (notDicom) throw new UserError('is not a DICOM file (no "DICM" marker at byte 128), so the series could not be read', notDicom);
     throw new UserError(`could not be read as a DICOM series (${describe(err)})`, folder);
   }
   return toVolume(result.outputImage as ItkImage, folder);
+}
+
+/** DICOM Part 10 files carry "DICM" after a 128-byte preamble. */
+async function firstFileWithoutDicomMarker(files: readonly string[]): Promise<string | null> {
+  const marker = Buffer.alloc(4);
+  for (const file of files) {
+    const handle = await open(file, 'r').catch(() => null);
+    if (!handle) return file;
+    try {
+      const { bytesRead } = await handle.read(marker, 0, 4, 128);
+      if (bytesRead < 4 || marker.toString('latin1') !== 'DICM') return file;
+    } finally {
+      await handle.close();
+    }
+  }
+  return null;
 }

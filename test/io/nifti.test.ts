@@ -44,13 +44,13 @@ test('reads the CT with int32 Hounsfield units and 112 axial slices of 3 mm', { 
   assert.equal(min, -1207);
 });
 
-test('read → write → read is bit-exact for NIfTI and NRRD, data and geometry', { skip: NO_DATA }, async () => {
+test('read → write → read is bit-exact for NIfTI, NRRD, MHA and MHD + raw, data and geometry', { skip: NO_DATA }, async () => {
   const dir = tempDir();
   for (const id of ['hippocampus_001', 'hippocampus_003']) {
     const { image, label } = hippocampusCase(id);
     for (const source of [image, label]) {
       const first = await readVolume(source);
-      for (const ext of ['.nii.gz', '.nii', '.nrrd', '.mha']) {
+      for (const ext of ['.nii.gz', '.nii', '.nrrd', '.mha', '.mhd']) {
         const out = join(dir, `${id}-${ext.replace(/\./g, '')}${ext}`);
         await writeVolume(first, out);
         const second = await readVolume(out);
@@ -187,5 +187,8 @@ test('a DICOM series folder is read; an unreadable DICOM file is a one-line erro
   const badDir = join(dir, 'bad-series');
   (await import('node:fs')).mkdirSync(badDir);
   writeFileSync(join(badDir, 'slice1.dcm'), Buffer.alloc(300, 7));
-  await rejectsUserError(readVolume(badDir), /bad-series: could not be read as a DICOM series/);
+  await rejectsUserError(readVolume(badDir), /bad-series[/\\]slice1\.dcm: is not a DICOM file \(no "DICM" marker at byte 128\)/);
+  // A good file beside a stray non-DICOM one: the stray file is named.
+  (await import('node:fs')).copyFileSync(join(seriesDir, 'volume.dcm'), join(badDir, 'a-good.dcm'));
+  await rejectsUserError(readVolume(badDir), /slice1\.dcm: is not a DICOM file/);
 });
