@@ -1,11 +1,16 @@
 import type { Command } from 'commander';
+import { relative } from 'node:path';
 import { parseAxisChoice } from '../io/geometry.js';
 import { inspectDataset, type InspectResult } from '../io/inspect.js';
 import { progressReporter } from './common.js';
 
 function formatTable(result: InspectResult): string {
+  // Paths relative to the dataset folder keep the table readable; --json has them absolute.
+  const shortPath = (p: string) => relative(result.root, p) || p;
   const rows = result.cases.map((c) => [
     c.id,
+    c.imagePaths.map(shortPath).join(','),
+    c.labelPath ? shortPath(c.labelPath) : '-',
     c.shape.join('×'),
     c.spacing.map((s) => s.toFixed(2)).join('×'),
     c.orientation,
@@ -14,7 +19,7 @@ function formatTable(result: InspectResult): string {
     `${formatNumber(c.intensityRange[0])}..${formatNumber(c.intensityRange[1])}`,
     c.labelCounts ? Object.entries(c.labelCounts).map(([v, n]) => `${v}:${n}`).join(' ') : '-',
   ]);
-  const header = ['case', 'shape', 'spacing mm', 'orient', 'axis:slices', 'type', 'intensity', 'labels (value:voxels)'];
+  const header = ['case', 'image', 'label', 'shape', 'spacing mm', 'orient', 'axis:slices', 'type', 'intensity', 'labels (value:voxels)'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
   const out = [line(header), ...rows.map(line)];

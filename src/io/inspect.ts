@@ -57,6 +57,8 @@ export async function summarizeCase(dataset: Dataset, c: Case, axisChoice?: Axis
 export async function inspectDataset(path: string, options: InspectOptions = {}): Promise<InspectResult> {
   const dataset = await discoverDataset(path);
   const all = [...dataset.cases, ...dataset.testCases];
+  // One volume (a file or a DICOM series) is not a dataset to report on: its problem is the error.
+  const strict = options.strict || dataset.layout === 'single-file' || dataset.layout === 'dicom-series';
   const cases: CaseSummary[] = [];
   const bad: InspectResult['bad'] = [];
   let done = 0;
@@ -67,7 +69,7 @@ export async function inspectDataset(path: string, options: InspectOptions = {})
       try {
         cases.push(await summarizeCase(dataset, c, options.axis));
       } catch (err) {
-        if (!isUserError(err) || options.strict) throw err;
+        if (!isUserError(err) || strict) throw err;
         bad.push({ id: c.id, error: err.message });
       }
       options.onProgress?.(++done, all.length);

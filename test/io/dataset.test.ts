@@ -106,6 +106,7 @@ test('an MSD/nnU-Net layout with dataset.json, channel suffixes, unpaired files 
   const run = cli('inspect', root);
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /BAD mismatch: .*label shape/);
+  assert.match(run.stdout, /^hippocampus_001 +imagesTr[/\\]hippocampus_001_0000\.nii\.gz +labelsTr[/\\]hippocampus_001\.nii\.gz +35×51×35 /m);
   assert.match(run.stdout, /UNPAIRED .*orphan\.nii\.gz: label has no image file/);
   const strict = cli('inspect', root, '--strict');
   assert.equal(strict.status, 2);
@@ -161,6 +162,14 @@ test('inspect: missing and empty folders, JSON output, --axis, help lists defaul
   assert.equal(parsed.cases[0].axis, 1);
   assert.equal(parsed.cases[0].slices, 51);
   assert.equal(parsed.totals.slices, 51);
+
+  // One bad file is an error, not a table with a BAD row.
+  const truncated = join(empty, 'cut.nii.gz');
+  writeFileSync(truncated, readFileSync(hippocampusCase('hippocampus_001').image).subarray(0, 2000));
+  const cut = cli('inspect', truncated);
+  assert.equal(cut.status, 2);
+  assert.equal(cut.stdout, '');
+  assert.equal(cut.stderr.trim(), `slicewise: ${truncated}: truncated gzip stream (the file is cut short)`);
 
   const badAxis = cli('inspect', empty, '--axis', 'oblique');
   assert.equal(badAxis.status, 2);
