@@ -76,6 +76,10 @@ export async function readSparseLabelMap(datasetJson: string): Promise<{ labelMa
 /** Read a sparse dataset folder (dataset.json with ignore, labelsTr/, optional slicewise-sparse.json). */
 export async function readSparseDataset(root: string): Promise<SparseDataset> {
   root = resolve(root);
+  if (!(await exists(root))) throw new UserError('no such file or folder', root);
+  if (!(await exists(join(root, 'dataset.json')))) {
+    throw new UserError('is not a sparse dataset (no dataset.json declaring an "ignore" label); make one with slicewise import, e.g. --from plan to keep a plan\'s slices of dense labels', root);
+  }
   const { labelMap, ignoreValue, name } = await readSparseLabelMap(join(root, 'dataset.json'));
   const labelsDir = join(root, 'labelsTr');
   let files: string[];

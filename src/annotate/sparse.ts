@@ -129,6 +129,11 @@ export function sparseFromIgnoreVolume(caseId: string, volume: Volume, options: 
       throw new UserError(`interpolated slice ${k} is beyond the volume (0..${labels.shape[axis] - 1} along axis ${axis})`, `case ${caseId}`);
     }
   }
+  if (!ignorePerSlice.some((n) => n === sliceSize) && ignorePerSlice.some((n) => n !== 0)) {
+    // No unannotated slice but ignore values scattered about: a dense label map whose highest label was
+    // taken for ignore, not a sparse annotation.
+    throw new UserError(`has no unannotated slice (none is all ignore value ${ignoreValue}): it looks like a dense label volume, not a sparse annotation; keep a plan's slices with slicewise import --from plan`, `case ${caseId}`);
+  }
   const annotatedSlices: number[] = [];
   for (let k = 0; k < ignorePerSlice.length; k++) {
     const ignored = ignorePerSlice[k];

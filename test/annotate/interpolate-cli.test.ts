@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SparseDatasetWriter } from '../../src/annotate/sparse-dataset.js';
 import { sparseFromPlan } from '../../src/annotate/sparse.js';
 import { fixedIntervalSlices } from '../../src/annotate/interpolation-quality.js';
 import { readVolume, writeVolume } from '../../src/io/read.js';
-import { CLI, NO_DATA, hippocampusCase, tempDir } from '../helpers.js';
+import { CLI, HIPPOCAMPUS, NO_DATA, hippocampusCase, tempDir } from '../helpers.js';
 
 const LABELS = { background: 0, anterior: 1, posterior: 2 };
 
@@ -78,4 +79,12 @@ test('slicewise interpolate one ignore-label volume, and bad options exit 2 nami
   const missing = cli('interpolate', join(dir, 'nope.nii.gz'));
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /nope\.nii\.gz: no such file or folder/);
+  // Dense labels are not a sparse annotation: the folder and the file each say so, and nothing is written.
+  const denseFolder = cli('interpolate', HIPPOCAMPUS, '--method', 'sdf', '--out', join(dir, 'dense-out'));
+  assert.equal(denseFolder.status, 2);
+  assert.match(denseFolder.stderr, /msd-hippocampus: is not a sparse dataset \(no dataset\.json declaring an "ignore" label\)/);
+  const denseFile = cli('interpolate', hippocampusCase('hippocampus_001').label, '--method', 'sdf', '--out', join(dir, 'dense-out'));
+  assert.equal(denseFile.status, 2);
+  assert.match(denseFile.stderr, /case hippocampus_001: has no unannotated slice/);
+  assert.equal(existsSync(join(dir, 'dense-out')), false);
 });

@@ -39,6 +39,8 @@ test('validation errors name the case and the slice', { skip: NO_DATA }, async (
   const partial = sparse.labels.data.slice();
   partial[15 * 35 * 51 + 7] = 3;
   assert.throws(() => sparseFromIgnoreVolume('hippocampus_001', sparse.labels.withData(partial), { axis: 2, ignoreValue: 3 }), /case hippocampus_001: slice 15 is partly annotated \(1 of 1785 voxels/);
+  // A dense label volume read with its highest label (2) as ignore: no slice is all ignore.
+  assert.throws(() => sparseFromIgnoreVolume('hippocampus_001', full, { axis: 2, ignoreValue: 2 }), /case hippocampus_001: has no unannotated slice .*looks like a dense label volume/);
 });
 
 test('sparse dataset folder: nnU-Net dataset.json with ignore highest, labelsTr, record; round trip and record checks', { skip: NO_DATA }, async () => {
