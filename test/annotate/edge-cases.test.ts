@@ -110,3 +110,37 @@ test('annotated slices are never altered, and slicing along axis 0 gives the sam
     for (const k of [1, 6]) for (let i = k * nx * ny; i < (k + 1) * nx * ny; i++) assert.equal(a[i], sparse.labels.data[i]);
   }
 });
+
+test('anisotropic spacing: 3 mm slices fill like 1 mm slices; sdf measures distances in mm in-plane', async () => {
+  const slices = { 0: [{ x: 14, y: 20, r: 6, label: 1 }], 8: [{ x: 24, y: 20, r: 9, label: 1 }] };
+  // Slice spacing only scales positions along the axis: the fill between two slices is the same.
+  for (const method of INTERPOLATION_METHOD_NAMES) {
+    const thin = (await run(diskSparse(slices, undefined, [1, 1, 1]), method)).sparse.labels.data;
+    const thick = (await run(diskSparse(slices, undefined, [0.7, 0.7, 3]), method)).sparse.labels.data;
+    assert.deepEqual(Array.from(thick), Array.from(thin), method);
+  }
+  // In-plane 0.5 × 1 mm: circles of 4 mm and 8 mm (in mm) are voxel ellipses; halfway, sdf gives the 6 mm
+  // circle in mm (221 voxels on this grid), as wide in mm along x as along y.
+  const [nx, ny] = [48, 28];
+  const data = new Uint8Array(nx * ny * 9).fill(IGNORE);
+  for (const [k, radius] of [[0, 4], [8, 8]] as const) {
+    for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) data[x + nx * (y + ny * k)] = Math.hypot(0.5 * (x - 24), y - 14) <= radius ? 1 : 0;
+  }
+  const sparse: SparseLabels = {
+    caseId: 'anisotropic', labels: new Volume(data, { shape: [nx, ny, 9], spacing: [0.5, 1, 3], origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] }),
+    ignoreValue: IGNORE, axis: 2, annotatedSlices: [0, 8], interpolatedSlices: [],
+  };
+  const mid = (await run(sparse, 'sdf')).sparse.labels;
+  let both = 0, inMid = 0, inDisk = 0, xExtent = 0, yExtent = 0;
+  for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
+    const filled = mid.data[x + nx * (y + ny * 4)] === 1;
+    const disk = Math.hypot(0.5 * (x - 24), y - 14) <= 6;
+    if (filled) { inMid++; xExtent = Math.max(xExtent, Math.abs(x - 24) * 0.5); yExtent = Math.max(yExtent, Math.abs(y - 14)); }
+    if (disk) inDisk++;
+    if (filled && disk) both++;
+  }
+  assert.equal(inDisk, 221);
+  assert.ok((2 * both) / (inMid + inDisk) > 0.97, `sdf halfway vs the 6 mm disk: ${inMid} voxels filled, ${both} shared`);
+  assert.equal(xExtent, 6);
+  assert.equal(yExtent, 6);
+});
