@@ -10,7 +10,8 @@
  *   medpy's `hd95`; see surface-distance.ts for what a surface voxel is.
  */
 import type { Vec3, VoxelArray } from '../io/volume.js';
-import { percentile, surfaceVoxels, symmetricSurfaceDistances } from './surface-distance.js';
+import { percentile } from '../io/normalize.js';
+import { surfaceVoxels, symmetricSurfaceDistances } from './surface-distance.js';
 
 export type LabelStatus = 'both-present' | 'both-empty' | 'prediction-empty' | 'reference-empty';
 

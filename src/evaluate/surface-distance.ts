@@ -91,13 +91,3 @@ export function symmetricSurfaceDistances(surfaceA: Uint8Array, surfaceB: Uint8A
   return distances;
 }
 
-/** The p-th percentile (0..100) with linear interpolation between order statistics (numpy's default). */
-export function percentile(values: Float64Array, p: number): number {
-  if (values.length === 0) throw new Error('percentile of an empty array');
-  const sorted = Float64Array.from(values).sort();
-  const position = (p / 100) * (sorted.length - 1);
-  const below = Math.floor(position);
-  const above = Math.min(below + 1, sorted.length - 1);
-  const fraction = position - below;
-  return sorted[below] + fraction * (sorted[above] - sorted[below]);
-}

@@ -41,20 +41,66 @@ export function zScore(data: VoxelArray, options: ZScoreOptions = {}): Float32Ar
   return out;
 }
 
-/** The p-th percentile (0..100) by linear interpolation between order statistics, as numpy's default. */
-export function percentile(data: VoxelArray, p: number): number {
-  const sorted = Float64Array.from(data).sort();
-  if (sorted.length === 0) return NaN;
-  const pos = (Math.min(100, Math.max(0, p)) / 100) * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(sorted.length - 1, lo + 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+/**
+ * The p-th percentiles (0..100) by linear interpolation between order statistics, as numpy's default.
+ * Order statistics come from in-place selection on one copy, O(n) each instead of a full sort: this runs
+ * on every volume that is planned, exported or trained on.
+ */
+export function percentiles(data: ArrayLike<number>, ps: readonly number[]): number[] {
+  const n = data.length;
+  if (n === 0) return ps.map(() => NaN);
+  const values = Float64Array.from(data);
+  const positions = ps.map((p) => (Math.min(100, Math.max(0, p)) / 100) * (n - 1));
+  const needed = [...new Set(positions.flatMap((pos) => [Math.floor(pos), Math.min(n - 1, Math.floor(pos) + 1)]))].sort((a, b) => a - b);
+  const orderStatistic = new Map<number, number>();
+  let from = 0;
+  for (const k of needed) {
+    // Everything after the previous selected index is ≥ it, so each selection continues from there.
+    selectInPlace(values, k, from, n - 1);
+    orderStatistic.set(k, values[k]);
+    from = k;
+  }
+  return positions.map((pos) => {
+    const lo = Math.floor(pos);
+    const a = orderStatistic.get(lo)!, b = orderStatistic.get(Math.min(n - 1, lo + 1))!;
+    return a + (b - a) * (pos - lo);
+  });
+}
+
+/** The p-th percentile (0..100), numpy's default interpolation. */
+export function percentile(data: ArrayLike<number>, p: number): number {
+  return percentiles(data, [p])[0];
+}
+
+/** Rearranges a[lo..hi] so that a[k] holds the value it would have if sorted, smaller ones before it and
+ * larger ones after (Hoare partitioning, median-of-three pivot). */
+function selectInPlace(a: Float64Array, k: number, lo: number, hi: number): void {
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < a[lo]) swap(a, mid, lo);
+    if (a[hi] < a[lo]) swap(a, hi, lo);
+    if (a[hi] < a[mid]) swap(a, hi, mid);
+    const pivot = a[mid];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) { swap(a, i, j); i++; j--; }
+    }
+    // Now a[lo..j] ≤ pivot ≤ a[i..hi], and anything strictly between j and i equals the pivot.
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i]; a[i] = a[j]; a[j] = t;
 }
 
 /** Clip to the [low, high] percentiles (nnU-Net clips CT at 0.5 and 99.5). */
 export function percentileClip(data: VoxelArray, low = 0.5, high = 99.5): Float32Array {
-  const lo = percentile(data, low);
-  const hi = percentile(data, high);
+  const [lo, hi] = percentiles(data, [low, high]);
   const out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = Math.min(hi, Math.max(lo, data[i]));
   return out;

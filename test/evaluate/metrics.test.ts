@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readVolume } from '../../src/io/read.js';
 import type { Vec3 } from '../../src/io/volume.js';
 import { caseMetrics, labelMetrics, validVoxels } from '../../src/evaluate/metrics.js';
-import { percentile, surfaceVoxels } from '../../src/evaluate/surface-distance.js';
+import { surfaceVoxels } from '../../src/evaluate/surface-distance.js';
+import { percentile } from '../../src/io/normalize.js';
 import { NO_DATA, hippocampusCase } from '../helpers.js';
 
 /** A volume of `shape` that is `value` at the listed voxels, 0 elsewhere. */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ctWindow, percentile, percentileClip, zScore } from '../../src/io/normalize.js';
+import { ctWindow, percentile, percentileClip, percentiles, zScore } from '../../src/io/normalize.js';
+import { Random } from '../../src/util/random.js';
 import { readVolume } from '../../src/io/read.js';
 import { NO_DATA, TOTALSEG_CT } from '../helpers.js';
 import { join } from 'node:path';
@@ -21,6 +22,17 @@ test('percentiles interpolate like numpy; clipping and CT windows', () => {
   const data = Float32Array.from({ length: 101 }, (_, i) => i);
   assert.equal(percentile(data, 0.5), 0.5);
   assert.equal(percentile(data, 99.5), 99.5);
+  // Selection instead of sorting: the same values as a full sort on shuffled data with ties, at any p.
+  const random = new Random(7);
+  const shuffled = Float32Array.from({ length: 5001 }, () => Math.round(random.next() * 300) / 4);
+  const sorted = Float64Array.from(shuffled).sort();
+  for (const p of [0, 0.5, 2.5, 33.3, 50, 95, 99.5, 100]) {
+    const pos = (p / 100) * 5000, lo = Math.floor(pos);
+    const expected = sorted[lo] + (sorted[Math.min(5000, lo + 1)] - sorted[lo]) * (pos - lo);
+    assert.equal(percentile(shuffled, p), expected, `p = ${p}`);
+  }
+  assert.deepEqual(percentiles(shuffled, [99.5, 0.5]), [percentile(shuffled, 99.5), percentile(shuffled, 0.5)]);
+  assert.deepEqual(percentiles(new Float32Array([4]), [0, 50, 100]), [4, 4, 4]);
   const clipped = percentileClip(data, 10, 90);
   assert.equal(clipped[0], 10);
   assert.equal(clipped[100], 90);

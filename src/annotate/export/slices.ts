@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { UserError } from '../../io/errors.js';
-import { intensityRange, percentile } from '../../io/normalize.js';
+import { intensityRange, percentiles } from '../../io/normalize.js';
 import { readVolume, writeFileAtomic } from '../../io/read.js';
 import type { Volume, VoxelArray } from '../../io/volume.js';
 import type { Plan, PlannedCase } from '../../plan/types.js';
@@ -55,8 +55,7 @@ interface IntensityMap { lo: number; hi: number; description: string }
 export function intensityMapFor(data: VoxelArray, window?: { level: number; width: number }): IntensityMap {
   const ct = window ?? (intensityRange(data)[0] <= CT_MINIMUM_HU ? CT_DEFAULT_WINDOW : undefined);
   if (ct) return { lo: ct.level - ct.width / 2, hi: ct.level + ct.width / 2, description: `window L${ct.level} W${ct.width}` };
-  const lo = percentile(data, 0.5);
-  const hi = percentile(data, 99.5);
+  const [lo, hi] = percentiles(data, [0.5, 99.5]);
   return { lo, hi, description: `percentile 0.5-99.5 [${round(lo)} ${round(hi)}]` };
 }
 
