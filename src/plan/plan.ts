@@ -16,6 +16,8 @@ import { VERSION } from '../version.js';
 import { allocate, ruleOption, validateRule, volumeOrder, type AllocationRule, type VolumeSelection } from './allocation.js';
 import { SLICE_FEATURE_DIM, VOLUME_FEATURE_DIM, bodySliceRange, sliceFeatures, volumeFeatures } from './features.js';
 import { remainingView, type AnnotatedSlices } from './exclude.js';
+import type { SelectTask } from './parallel/messages.js';
+import { defaultPlanThreads, runPlanTasks } from './parallel/pool.js';
 import { getStrategy } from './strategies/registry.js';
 import type { Strategy, VolumeSlices } from './strategies/types.js';
 import { PLAN_FORMAT_VERSION, planSchema, type Plan, type PlannedCase } from './types.js';
@@ -38,6 +40,9 @@ export interface PlanOptions {
   caseIds?: readonly string[];
   /** Cases read at once (decompression runs on libuv's pool). */
   concurrency?: number;
+  /** Worker threads for the per-volume feature selections (ual, ual-coreset); default: the cores. The plan
+   * does not depend on it. */
+  threads?: number;
   onWarning?: (message: string) => void;
   onProgress?: (done: number, total: number) => void;
 }
@@ -69,6 +74,11 @@ function describeCase(c: Case, volume: Volume, axisChoice: AxisChoice, needs: { 
     volumeFeatures: needs.volumeFeatures ? volumeFeatures(volume, normalized) : undefined,
     firstPositionMm, stepMm: volume.spacing[axis],
   };
+}
+
+/** The fields a strategy sees, without the rest of a CaseInfo (what is sent to a worker thread). */
+function volumeSlicesOnly(v: VolumeSlices): VolumeSlices {
+  return { caseId: v.caseId, sliceCount: v.sliceCount, bodyRange: v.bodyRange, features: v.features, featureDim: v.featureDim };
 }
 
 /** mm with at most 4 decimals, so plan files do not carry float noise. */
@@ -145,6 +155,12 @@ export async function makePlan(datasetPath: string, options: PlanOptions): Promi
   let selections: number[][];
   if (strategy.kind === 'pooled') {
     selections = strategy.selectPooled(chosen.map((c) => c.left.view), options.budget, random.fork('pooled'), strategyOptions);
+  } else if (strategy.needsFeatures && (options.threads ?? defaultPlanThreads()) > 1 && chosen.length > 1) {
+    // Clustering slice features is the planner's heavy part: one volume per task on worker threads.
+    const tasks: SelectTask[] = chosen.map(({ info, count, left }) => ({
+      kind: 'select', strategy: strategy.name, volume: volumeSlicesOnly(left.view), k: count, random: random.fork(info.caseId).snapshot(), options: strategyOptions,
+    }));
+    selections = (await runPlanTasks(tasks, options.threads ?? defaultPlanThreads())).map((r) => r.slices);
   } else {
     selections = chosen.map(({ info, count, left }) => strategy.select(left.view, count, random.fork(info.caseId), strategyOptions));
   }

@@ -46,6 +46,18 @@ export class Random {
     return this.shuffle(items).slice(0, k);
   }
 
+  /** The generator's whole state, to continue the same stream elsewhere (another thread). */
+  snapshot(): number {
+    return this.state;
+  }
+
+  /** A generator that continues the stream a `snapshot()` was taken from. */
+  static restore(snapshot: number): Random {
+    const random = new Random(0);
+    random.state = snapshot | 0;
+    return random;
+  }
+
   /** A child generator whose stream depends on this seed and a label (e.g. a case id). */
   fork(label: string | number): Random {
     return new Random(hash32(this.state ^ hashString(String(label))));
