@@ -17,6 +17,18 @@ export const plannedCaseSchema = z.object({
   slices: z.array(z.number().int().nonnegative()),
   /** Position of each selected slice along the axis, in mm (origin-relative physical coordinate). */
   positionsMm: z.array(z.number()),
+}).superRefine((planned, ctx) => {
+  // A hand-edited plan must fail here, naming the field, not later as a wrong slice in some volume.
+  const problem = (field: 'slices' | 'positionsMm', message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
+  const { slices, sliceCount } = planned;
+  const beyond = slices.find((k) => k >= sliceCount);
+  if (beyond !== undefined) problem('slices', `slice ${beyond} is beyond the ${sliceCount} slices`);
+  const unordered = slices.findIndex((k, i) => i > 0 && k <= slices[i - 1]);
+  if (unordered > 0) {
+    const [before, k] = [slices[unordered - 1], slices[unordered]];
+    problem('slices', k === before ? `slice ${k} is listed twice` : `slices must be ascending (${before} comes before ${k})`);
+  }
+  if (planned.positionsMm.length !== slices.length) problem('positionsMm', `${planned.positionsMm.length} positions for ${slices.length} slices`);
 });
 
 export const planSchema = z.object({

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { exportNnunet } from '../../src/annotate/export/nnunet.js';
@@ -10,7 +10,6 @@ import { exportSlices, encodeGray8 } from '../../src/annotate/export/slices.js';
 import { forEachDisplayPixel, sliceDisplay } from '../../src/annotate/export/orientation.js';
 import { importNnunet } from '../../src/annotate/import/nnunet.js';
 import { importSlices, parseCsv } from '../../src/annotate/import/slices.js';
-import type { ImportResult } from '../../src/annotate/import/common.js';
 import { loadSparseCase, readSparseDataset } from '../../src/annotate/sparse-dataset.js';
 import { inferLabelMap, sparseFromPlan, type LabelMap } from '../../src/annotate/sparse.js';
 import { discoverDataset } from '../../src/io/dataset.js';
@@ -19,7 +18,7 @@ import { percentile } from '../../src/io/normalize.js';
 import { readVolume, writeVolume } from '../../src/io/read.js';
 import { Volume, type Mat3, type Vec3 } from '../../src/io/volume.js';
 import { makePlan, writePlan } from '../../src/plan/plan.js';
-import type { Plan } from '../../src/plan/types.js';
+import type { Plan, PlannedCase } from '../../src/plan/types.js';
 import { buildTrainingCases } from '../../src/train/cases.js';
 import { IGNORE } from '../../src/train/augment.js';
 import { CLI, HIPPOCAMPUS, NO_DATA, tempDir } from '../helpers.js';
@@ -63,9 +62,12 @@ async function userError(promise: Promise<unknown>, pattern: RegExp): Promise<st
   assert.fail(`expected a UserError matching ${pattern}`);
 }
 
-/** "Annotate" an nnU-Net export: the real labels on the planned slices of each template. */
-async function paintNnunet(folder: string, ids = CASE_IDS): Promise<void> {
-  for (const planned of plan.cases.filter((c) => ids.includes(c.id))) {
+/**
+ * "Annotate" an nnU-Net export: the real labels on the planned slices of each template, except the slices
+ * `leaveUnpainted` names (left 0, as an annotator who has not got to them yet would).
+ */
+async function paintNnunet(folder: string, ids = CASE_IDS, source = plan, leaveUnpainted = (_caseId: string, _slice: number) => false): Promise<void> {
+  for (const planned of source.cases.filter((c) => ids.includes(c.id))) {
     const path = join(folder, 'labelsTr', `${planned.id}.nii.gz`);
     const template = await readVolume(path);
     const painted = Uint8Array.from(template.data);
@@ -73,7 +75,7 @@ async function paintNnunet(folder: string, ids = CASE_IDS): Promise<void> {
     const [nx, ny] = full.shape;
     for (let i = 0; i < painted.length; i++) {
       const k = [i % nx, Math.floor(i / nx) % ny, Math.floor(i / (nx * ny))][planned.axis];
-      if (planned.slices.includes(k)) painted[i] = full.data[i];
+      if (planned.slices.includes(k) && !leaveUnpainted(planned.id, k)) painted[i] = full.data[i];
     }
     unlinkSync(path);
     await writeVolume(template.withData(painted), path);
@@ -113,14 +115,15 @@ function paintSlices(folder: string, skip: (row: Row) => boolean = () => false):
   }
 }
 
-/** The import equals the sparse labels taken straight from the plan, voxel for voxel. */
-async function assertEqualsPlan(result: ImportResult, ids = CASE_IDS): Promise<void> {
-  const dataset = await readSparseDataset(result.folder);
+/** The sparse dataset in `folder` equals the sparse labels taken straight from the plan, voxel for voxel. */
+async function assertEqualsPlan(folder: string, ids = CASE_IDS, source = plan): Promise<void> {
+  const dataset = await readSparseDataset(folder);
   assert.deepEqual(dataset.cases.map((c) => c.id), ids);
   assert.deepEqual(dataset.labelMap, LABELS);
   assert.equal(dataset.ignoreValue, 3);
+  let foreground = 0;
   for (const entry of dataset.cases) {
-    const planned = plan.cases.find((c) => c.id === entry.id)!;
+    const planned = source.cases.find((c) => c.id === entry.id)!;
     const expected = sparseFromPlan(real.get(entry.id)!, planned, { labelMap: LABELS });
     const imported = await loadSparseCase(dataset, entry);
     assert.deepEqual(imported.annotatedSlices, planned.slices, entry.id);
@@ -129,10 +132,9 @@ async function assertEqualsPlan(result: ImportResult, ids = CASE_IDS): Promise<v
     let differing = 0;
     for (let i = 0; i < expected.labels.data.length; i++) if (imported.labels.data[i] !== expected.labels.data[i]) differing++;
     assert.equal(differing, 0, `${entry.id}: ${differing} voxels differ from sparseFromPlan`);
-    let foreground = 0;
     for (const v of imported.labels.data) if (v === 1 || v === 2) foreground++;
-    assert.ok(foreground > 0, `${entry.id} has foreground on its planned slices`);
   }
+  assert.ok(foreground > 0, 'the planned slices hold foreground');
 }
 
 test('nnunet round trip: export → paint the real labels on the planned slices → import equals sparseFromPlan; training cases build', { skip: NO_DATA }, async () => {
@@ -161,7 +163,7 @@ test('nnunet round trip: export → paint the real labels on the planned slices 
   await paintNnunet(r.folder);
   const imported = await importNnunet(r.folder, { out: fresh('nn-sparse') });
   assert.deepEqual([imported.importedCases, imported.annotatedSlices, imported.plannedSlices, imported.missing.length, imported.droppedPaint.length], [4, 12, 12, 0, 0]);
-  await assertEqualsPlan(imported);
+  await assertEqualsPlan(imported.folder);
   // Training input from the import: ignore → IGNORE off the planned slices, class indices on them.
   const dataset = await discoverDataset(imported.folder);
   assert.equal(dataset.ignoreValue, 3);
@@ -205,7 +207,7 @@ test('slices round trip: PNGs, manifest, Label Studio tasks → masks from the r
   paintSlices(r.folder);
   const imported = await importSlices(r.folder, { out: fresh('slices-sparse') });
   assert.deepEqual([imported.importedCases, imported.annotatedSlices, imported.missing.length, imported.strayFiles.length], [4, 12, 0, 0]);
-  await assertEqualsPlan(imported);
+  await assertEqualsPlan(imported.folder);
   const dataset = await readSparseDataset(imported.folder);
   const training = await buildTrainingCases(await discoverDataset(imported.folder), CASE_IDS);
   assert.equal(training.cases.length, 4);
@@ -225,7 +227,123 @@ test('nnunet import: a missing label file or an unpainted template refuses, --al
     { caseId: 'hippocampus_004', slices: [6, 19, 31], wholeCase: true },
     { caseId: 'hippocampus_006', slices: [5, 17, 28], wholeCase: true },
   ]);
-  await assertEqualsPlan(partial, CASE_IDS.slice(0, 2));
+  await assertEqualsPlan(partial.folder, CASE_IDS.slice(0, 2));
+  // Annotators who confirm they are done: the untouched template is all background; a missing file still remains.
+  const confirmed = await importNnunet(r.folder, { out: fresh('nn-sparse'), allowMissing: true, emptySlices: 'annotated' });
+  assert.deepEqual([confirmed.importedCases, confirmed.emptyAccepted], [3, [{ caseId: 'hippocampus_004', slices: [6, 19, 31] }]]);
+  assert.deepEqual(confirmed.missing, [{ caseId: 'hippocampus_006', slices: [5, 17, 28], wholeCase: true }]);
+});
+
+/** Voxels of axial slice `k` (axis 2, as for every hippocampus case) that are not background. */
+function foregroundOnSlice(labels: Volume, k: number): number {
+  const [nx, ny] = labels.shape;
+  let n = 0;
+  for (let i = k * nx * ny; i < (k + 1) * nx * ny; i++) if (labels.data[i] !== 0) n++;
+  return n;
+}
+
+test('nnunet --empty-slices annotated: a random plan with 15 planned slices holding no hippocampus round-trips voxel for voxel; by default those cases remain', { skip: NO_DATA }, async () => {
+  // The review's plan: budget 40 over 40 random volumes, random slices, seed 4.
+  const randomPlan = await makePlan(HIPPOCAMPUS, { budget: 40, allocation: { kind: 'volumes', volumes: 40 }, strategy: 'random', seed: 4 });
+  for (const c of randomPlan.cases) if (!real.has(c.id)) real.set(c.id, await readVolume(c.labelPath!));
+  assert.ok(randomPlan.cases.every((c) => c.axis === 2 && c.slices.length === 1));
+  const empty = randomPlan.cases.filter((c) => foregroundOnSlice(real.get(c.id)!, c.slices[0]) === 0).map((c) => ({ caseId: c.id, slices: c.slices }));
+  assert.equal(empty.length, 15);
+  assert.deepEqual(empty.slice(0, 3), [
+    { caseId: 'hippocampus_011', slices: [2] }, { caseId: 'hippocampus_034', slices: [36] }, { caseId: 'hippocampus_045', slices: [4] },
+  ]);
+  const ids = randomPlan.cases.map((c) => c.id).sort();
+  const r = await exportNnunet(randomPlan, { outParent: fresh('nn-random') });
+  await paintNnunet(r.folder, ids, randomPlan);
+
+  // Default (case): a one-slice case whose slice holds nothing looks unpainted, so it remains.
+  await userError(importNnunet(r.folder, { out: fresh('x') }), /15 planned slices not annotated yet: hippocampus_011 \(all 1\); hippocampus_034 \(all 1\)/);
+  const byCase = await importNnunet(r.folder, { out: fresh('nn-random-case'), allowMissing: true });
+  assert.deepEqual([byCase.importedCases, byCase.annotatedSlices, byCase.emptyAccepted], [25, 25, []]);
+  assert.deepEqual(byCase.missing, empty.map((e) => ({ ...e, wholeCase: true })));
+
+  const imported = await importNnunet(r.folder, { out: fresh('nn-random-annotated'), emptySlices: 'annotated' });
+  assert.deepEqual([imported.importedCases, imported.annotatedSlices, imported.plannedSlices, imported.missing.length], [40, 40, 40, 0]);
+  assert.deepEqual(imported.emptyAccepted, empty);
+  await assertEqualsPlan(imported.folder, ids, randomPlan);
+});
+
+test('nnunet --empty-slices: a half-painted case is imported and its empty slice reported by default (CLI too), and remains under missing', { skip: NO_DATA }, async () => {
+  const r = await exportNnunet(plan, { outParent: fresh('nn') });
+  // hippocampus_004's planned slice 19 holds 137 hippocampus voxels; the annotator has not painted it yet.
+  assert.equal(foregroundOnSlice(real.get('hippocampus_004')!, 19), 137);
+  await paintNnunet(r.folder, CASE_IDS, plan, (caseId, slice) => caseId === 'hippocampus_004' && slice === 19);
+  const half = plan.cases[2];
+  const withSlices = (slices: number[]): PlannedCase => ({ ...half, slices, positionsMm: [] });
+
+  const out = fresh('nn-sparse');
+  const cli = spawnSync(process.execPath, [CLI, 'import', r.folder, '--from', 'nnunet', '--out', out, '--no-progress'], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.equal(cli.stdout, `${out}: 4 cases, 12 of 12 planned slices annotated\nempty planned slice accepted as background: case hippocampus_004 slice 19\n`);
+  const byCase = await importNnunet(r.folder, { out: fresh('nn-sparse') });
+  assert.deepEqual([byCase.emptyAccepted, byCase.missing], [[{ caseId: 'hippocampus_004', slices: [19] }], []]);
+  // Slice 19 is kept as annotated background: the plan's labels on 6 and 31, 0 on 19.
+  const dataset = await readSparseDataset(out);
+  const imported = await loadSparseCase(dataset, dataset.cases[2]);
+  assert.deepEqual(imported.annotatedSlices, [6, 19, 31]);
+  const painted = sparseFromPlan(real.get(half.id)!, withSlices([6, 31]), { labelMap: LABELS }).labels.data;
+  const [nx, ny] = imported.labels.shape;
+  const expected = Array.from(painted, (v, i) => (Math.floor(i / (nx * ny)) === 19 ? 0 : v));
+  assert.deepEqual(Array.from(imported.labels.data), expected);
+
+  await userError(importNnunet(r.folder, { out: fresh('x'), emptySlices: 'missing' }), /1 planned slice not annotated yet: hippocampus_004 slice 19; pass --allow-missing/);
+  const missing = await importNnunet(r.folder, { out: fresh('nn-sparse'), emptySlices: 'missing', allowMissing: true });
+  assert.deepEqual([missing.importedCases, missing.annotatedSlices, missing.emptyAccepted], [4, 11, []]);
+  assert.deepEqual(missing.missing, [{ caseId: 'hippocampus_004', slices: [19], wholeCase: false }]);
+  const partial = await readSparseDataset(missing.folder);
+  const remaining = await loadSparseCase(partial, partial.cases[2]);
+  assert.deepEqual(remaining.annotatedSlices, [6, 31]);
+  assert.deepEqual(Array.from(remaining.labels.data), Array.from(painted));
+  // Not a nnunet option elsewhere.
+  const wrong = spawnSync(process.execPath, [CLI, 'import', r.folder, '--from', 'slices', '--empty-slices', 'missing', '--no-progress'], { encoding: 'utf8' });
+  assert.equal(wrong.status, 2);
+  assert.equal(wrong.stderr, 'slicewise: --empty-slices: only applies to --from nnunet\n');
+});
+
+test('import --from plan keeps the planned slices of the dense labels (equals sparseFromPlan) and interpolate runs on it; a case or slice the dataset lacks is one line naming the plan', { skip: NO_DATA }, async () => {
+  const out = fresh('from-plan');
+  const cli = spawnSync(process.execPath, [CLI, 'import', msd, '--from', 'plan', '--plan', planPath, '--out', out, '--no-progress'], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.equal(cli.stdout, `${out}: 4 cases, 12 of 12 planned slices annotated\n`);
+  await assertEqualsPlan(out);
+  const dataset = await readSparseDataset(out);
+  assert.deepEqual(dataset.cases[0].imagePaths, [join(msd, 'imagesTr', 'hippocampus_001.nii.gz')]);
+  assert.ok(readFileSync(join(out, 'imagesTr', 'hippocampus_001_0000.nii.gz')).equals(readFileSync(plan.cases[0].imagePath)));
+
+  const filled = fresh('from-plan-sdf');
+  const interpolate = spawnSync(process.execPath, [CLI, 'interpolate', out, '--method', 'sdf', '--out', filled], { encoding: 'utf8' });
+  assert.equal(interpolate.status, 0, interpolate.stderr);
+  // Between the first and last planned slice, less the planned ones: 001 and 003 (5..29) 22 each, 004 (6..31) 23, 006 (5..28) 21.
+  assert.match(interpolate.stdout, new RegExp(`^${filled}: 4 cases, 12 annotated slices kept, 88 slices interpolated with sdf`));
+  const interpolated = await readSparseDataset(filled);
+  const first = await loadSparseCase(interpolated, interpolated.cases[0]);
+  assert.deepEqual([first.annotatedSlices, first.interpolatedSlices.length, first.interpolatedSlices[0]], [[5, 17, 29], 22, 6]);
+
+  const edited = (name: string, edit: (p: Plan) => void): string => {
+    const copy: Plan = JSON.parse(JSON.stringify(plan));
+    edit(copy);
+    const path = join(work, `${name}-${++counter}.json`);
+    writeFileSync(path, JSON.stringify(copy));
+    return path;
+  };
+  const unknownCase = edited('unknown-case', (p) => { p.cases[1].id = 'hippocampus_999'; });
+  const beyond = edited('beyond', (p) => { Object.assign(p.cases[0], { sliceCount: 99, slices: [5, 17, 60], positionsMm: [6, 18, 61] }); });
+  for (const [path, message] of [
+    [unknownCase, `case hippocampus_999 is not in the dataset ${msd}`],
+    [beyond, `case hippocampus_001: slice 60 is beyond the volume (35 slices along axis 2 in ${join(msd, 'labelsTr', 'hippocampus_001.nii.gz')})`],
+  ]) {
+    const target = fresh('from-plan-bad');
+    const bad = spawnSync(process.execPath, [CLI, 'import', msd, '--from', 'plan', '--plan', path, '--out', target, '--no-progress'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.equal(bad.stderr, `slicewise: ${path}: ${message}\n`);
+    assert.equal(existsSync(target), false);
+  }
+  assert.deepEqual(readdirSync(work).filter((f) => f.startsWith('.')), [], 'no staging folder left behind');
 });
 
 test('nnunet import: paint outside the planned slices is reported per slice and dropped', { skip: NO_DATA }, async () => {
@@ -244,7 +362,7 @@ test('nnunet import: paint outside the planned slices is reported per slice and 
     { caseId: 'hippocampus_003', slice: 10, voxels: 5 },
     { caseId: 'hippocampus_003', slice: 11, voxels: 1 },
   ]);
-  await assertEqualsPlan(imported);
+  await assertEqualsPlan(imported.folder);
 });
 
 test('nnunet import: an undeclared label value or a label volume of another size is an error naming the file (CLI exit 2)', { skip: NO_DATA }, async () => {

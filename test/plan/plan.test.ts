@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generatePhantomDataset } from '../../src/io/phantom.js';
@@ -7,8 +8,8 @@ import type { AllocationRule } from '../../src/plan/allocation.js';
 import { binCentres } from '../../src/plan/strategies/fixed-interval.js';
 import { STRATEGY_NAMES } from '../../src/plan/strategies/registry.js';
 import { makePlan, planToCsv, writePlan } from '../../src/plan/plan.js';
-import { planSchema, type Plan } from '../../src/plan/types.js';
-import { HIPPOCAMPUS, NO_DATA, hippocampusCase, tempDir } from '../helpers.js';
+import { planSchema, type Plan, type PlannedCase } from '../../src/plan/types.js';
+import { CLI, HIPPOCAMPUS, NO_DATA, hippocampusCase, tempDir } from '../helpers.js';
 import { hippocampusSubset } from './subset.js';
 
 const total = (plan: Plan) => plan.cases.reduce((n, c) => n + c.slices.length, 0);
@@ -157,6 +158,30 @@ test('plan.json validates against the schema; plan.csv has 0- and 1-based indice
     const [, zero, one, mm] = row.split(',');
     assert.equal(Number(one), Number(zero) + 1);
     assert.equal(Number(mm), Number(zero) + 1); // hippocampus: origin S = 1 mm, 1 mm spacing
+  }
+});
+
+test('an edited plan with slices beyond the volume, repeated, unsorted, or positions that do not match is refused by export naming the field (exit 2, one line, nothing written)', { skip: NO_DATA }, async () => {
+  const dir = tempDir();
+  const plan = await makePlan(hippocampusSubset(4), { budget: 8, strategy: 'fixed-interval', seed: 0 });
+  // hippocampus_006 (case 3): 34 slices, planned 8 and 25.
+  assert.deepEqual([plan.cases[3].id, plan.cases[3].sliceCount, plan.cases[3].slices], ['hippocampus_006', 34, [8, 25]]);
+  const edits: Array<[string, (c: PlannedCase) => void, string]> = [
+    ['beyond', (c) => { c.slices[1] = 999; }, 'cases.3.slices: slice 999 is beyond the 34 slices'],
+    ['repeated', (c) => { c.slices[1] = 8; }, 'cases.3.slices: slice 8 is listed twice'],
+    ['unsorted', (c) => { c.slices.reverse(); }, 'cases.3.slices: slices must be ascending (25 comes before 8)'],
+    ['positions', (c) => { c.positionsMm.pop(); }, 'cases.3.positionsMm: 1 positions for 2 slices'],
+  ];
+  for (const [name, edit, field] of edits) {
+    const edited: Plan = JSON.parse(JSON.stringify(plan));
+    edit(edited.cases[3]);
+    const path = join(dir, `${name}.json`);
+    writeFileSync(path, JSON.stringify(edited));
+    const out = join(dir, `export-${name}`);
+    const cli = spawnSync(process.execPath, [CLI, 'export', path, '--to', 'nnunet', '--out', out, '--no-progress'], { encoding: 'utf8' });
+    assert.equal(cli.status, 2, name);
+    assert.equal(cli.stderr, `slicewise: ${path}: is not a slicewise plan (${field})\n`);
+    assert.equal(existsSync(out), false, `${name}: nothing written`);
   }
 });
 
