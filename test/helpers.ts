@@ -19,9 +19,12 @@ export function hippocampusCase(id: string): { image: string; label: string } {
   return { image: join(HIPPOCAMPUS, 'imagesTr', `${id}.nii.gz`), label: join(HIPPOCAMPUS, 'labelsTr', `${id}.nii.gz`) };
 }
 
-/** A fresh temporary folder, removed when the process exits. */
+const temporaryDirs: string[] = [];
+
+/** A fresh temporary folder, removed when the process exits (one exit hook for all of them). */
 export function tempDir(prefix = 'slicewise-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  if (temporaryDirs.length === 0) process.on('exit', () => { for (const d of temporaryDirs) rmSync(d, { recursive: true, force: true }); });
+  temporaryDirs.push(dir);
   return dir;
 }
