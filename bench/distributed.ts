@@ -1,12 +1,13 @@
 /**
  * npm run bench -- distributed
- * The quick preset's grid (12 cells on msd-hippocampus) run through a BullMQ queue on a redis-server of its
+ * The quick preset's grid (15 cells on msd-hippocampus) run through a BullMQ queue on a redis-server of its
  * own (127.0.0.1, no persistence) by 1, 2 and 4 `slicewise worker` processes, each cell the fake executor
  * (test/study/fake-executor.ts) with a fixed cell time of CELL_MS, so the figures measure the queue, not
  * training. Yardstick: the local process pool (one forked process per cell) with as many slots, same cells.
  *
  * Wall time runs from enqueue to the last result recorded (the split and grid before it are the same for
- * both backends). Queue overhead per cell = (slots × wall − Σ cell work) / cells, the cell work being the
+ * both backends). Queue overhead per cell = (wall − rounds × cell work) / rounds, rounds = ⌈cells / slots⌉
+ * being the cells the busiest slot runs one after another (15 cells on 2 slots: 8) and the cell work the
  * fake executor's fixed time: everything a slot spends not running the cell's own work (dispatch,
  * processes, Redis round trips, recording, timer slack). Workers
  * are warmed by one earlier study (their sandboxed processes are reused from cell to cell, as in a long
@@ -65,7 +66,9 @@ async function measure(queue: CellQueue, slots: number, outDir: string): Promise
   const work = store.cells().reduce((sum, c) => sum + Number((c.timings as Record<string, number> | null)?.train ?? 0), 0);
   store.close();
   const wallSeconds = (timed.ended - timed.started) / 1000;
-  return { wallSeconds, overheadMs: ((slots * wallSeconds - work) / summary.cells) * 1000, cells: summary.cells };
+  // Equal cells: the busiest slot runs ⌈cells / slots⌉ of them back to back, and the wall time is theirs.
+  const rounds = Math.ceil(summary.cells / slots);
+  return { wallSeconds, overheadMs: ((wallSeconds - rounds * (work / summary.cells)) / rounds) * 1000, cells: summary.cells };
 }
 
 function freePort(): Promise<number> {
