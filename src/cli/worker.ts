@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { DEFAULT_EXECUTOR } from '../study/runner.js';
+import { parseRedisUrl } from '../study/redis-url.js';
+import { DEFAULT_EXECUTOR, requireEngine } from '../study/runner.js';
 import { startCellWorker } from '../study/worker.js';
 import { parseIntOption } from './common.js';
 
@@ -23,6 +24,9 @@ export function registerWorker(program: Command): void {
     .option('--lock-duration <ms>', "a cell's lock in Redis; if this worker dies its cells are retried after about this long", parseIntOption('--lock-duration', 100), 30_000)
     .option('--stalled-interval <ms>', 'how often to look for cells of dead workers', parseIntOption('--stalled-interval', 100), 30_000)
     .action(async (options: WorkerCliOptions) => {
+      // The URL first, then the engine: a worker without it would take cells only to fail them.
+      parseRedisUrl(options.queue);
+      requireEngine();
       const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
       const worker = await startCellWorker({
         url: options.queue, concurrency: options.concurrency, dataRoot: options.dataRoot, scratchDir: options.scratch,

@@ -76,6 +76,16 @@ function withHolm(raw: Array<Omit<Comparison, 'pHolm' | 'significant'>>): Compar
   return raw.map((c, i) => ({ ...c, pHolm: adjusted[i], significant: adjusted[i] < ALPHA }));
 }
 
+/** Paired comparisons of several pairs of arms, Holm-corrected together; pairs without enough matched units are left out. */
+export function compareArms(data: StudyData, pairs: Array<{ a: Arm; b: Arm; label: string }>): Comparison[] {
+  const raw: Array<Omit<Comparison, 'pHolm' | 'significant'>> = [];
+  for (const { a, b, label } of pairs) {
+    const c = compare(data, a, b, label, raw.length);
+    if (c) raw.push(c);
+  }
+  return withHolm(raw);
+}
+
 const pct = (v: number) => `${(v * 100).toFixed(1)}`;
 export const describeComparison = (c: Comparison) =>
   `${c.label}: Dice ${pct(c.meanA)} vs ${pct(c.meanB)} % (difference ${c.difference.estimate >= 0 ? '+' : ''}${pct(c.difference.estimate)} points, 95% CI ${pct(c.difference.low)} to ${pct(c.difference.high)}; d_z ${c.cohensDz.toFixed(2)}; n ${c.n}; Holm p ${formatP(c.pHolm)})`;

@@ -107,7 +107,8 @@ export function budgetFigures(data: StudyData): Figure[] {
       if (!current || arm.volumes > current.volumes) best.set(key, arm);
     }
     const chosen = [...best.values()];
-    if (new Set(chosen.map((a) => a.config.budget)).size < 1) continue;
+    // A line needs two budgets: one budget is one point, already in the allocation charts.
+    if (new Set(chosen.map((a) => a.config.budget)).size < 2) continue;
     figures.push({
       section: 'budget',
       svg: lineChart({

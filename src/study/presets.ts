@@ -5,7 +5,8 @@
  *
  * Sizing uses the expected cell times of the study training schedule on the 2-core machine (about 1 min
  * per 2D cell, 3 min per 3D cell), summed as if cells ran one after another:
- * - quick: 12 2D cells ≈ 12 min (CI; under 15 min on hippocampus even without parallel speed-up).
+ * - quick: 15 2D cells ≈ 15 min serially; CI runs them on 2 workers (12 cells took about 9 min, so about
+ *   11 min on hippocampus, under the 15-minute limit).
  * - findings: 90 cells (45 2D + 45 3D) ≈ 180 min: one small block per finding, 3 seeds, 2D and 3D.
  * - paper: the full factorial (every budget × allocation × strategy × interpolation × model).
  */
@@ -28,8 +29,8 @@ const RAW_PRESETS: Record<PresetName, unknown> = {
     experiments: [
       // Finding 1: all volumes with about one slice each vs few volumes with 15 slices each.
       { name: 'allocation', budgets: [0.02], allocations: ['spread', { slicesPerVolume: 15 }], strategies: ['random'], interpolations: ['none'], models: ['2d'] },
-      // Finding 2: fixed-interval vs random at the same equal allocation (random is shared with the block above).
-      { name: 'strategy', budgets: [0.02], allocations: [{ slicesPerVolume: 15 }], strategies: ['random', 'fixed-interval'], interpolations: ['none'], models: ['2d'] },
+      // Finding 2: ual vs random and fixed-interval at the same equal allocation (random is shared with the block above).
+      { name: 'strategy', budgets: [0.02], allocations: [{ slicesPerVolume: 15 }], strategies: ['random', 'fixed-interval', 'ual'], interpolations: ['none'], models: ['2d'] },
       // Finding 3: mci interpolation between fixed-interval slices vs none (none is shared with the block above).
       { name: 'interpolation', budgets: [0.02], allocations: [{ slicesPerVolume: 15 }], strategies: ['fixed-interval'], interpolations: ['none', 'mci'], models: ['2d'] },
     ],

@@ -30,10 +30,22 @@ export function describeCell(cell: CellSpec): string {
   return `${cell.id.slice(0, 8)} ${c.model} B=${c.budget} s=${cell.volumes}×${perVolume} ${c.strategy}${c.interpolation === 'none' ? '' : '+' + c.interpolation} seed ${c.seed}`;
 }
 
+/** Where progress goes and what time it is; the defaults are stderr and the wall clock (tests inject both). */
+export interface ProgressOutput {
+  write?: (text: string) => void;
+  /** Milliseconds, as Date.now. */
+  now?: () => number;
+  /** Width of the terminal: live lines are cut to it. */
+  columns?: () => number;
+}
+
 export class StudyProgress {
   private readonly running = new Map<string, Running>();
   private readonly secondsByModel: Record<ModelKind, number[]> = { '2d': [], '3d': [] };
-  private readonly started = Date.now();
+  private readonly write: (text: string) => void;
+  private readonly now: () => number;
+  private readonly columns: () => number;
+  private readonly started: number;
   private drawnLines = 0;
   private lastDraw = 0;
   private done = 0;
@@ -45,8 +57,13 @@ export class StudyProgress {
     private readonly total: number,
     private readonly concurrency: number,
     private readonly mode: ProgressMode,
-    private readonly write: (text: string) => void = (t) => process.stderr.write(t),
-  ) {}
+    output: ProgressOutput = {},
+  ) {
+    this.write = output.write ?? ((text) => process.stderr.write(text));
+    this.now = output.now ?? Date.now;
+    this.columns = output.columns ?? (() => process.stderr.columns ?? 120);
+    this.started = this.now();
+  }
 
   private expectedSeconds(model: ModelKind): number {
     const seen = this.secondsByModel[model];
@@ -59,7 +76,7 @@ export class StudyProgress {
     for (const cell of this.pending.values()) if (!this.running.has(cell.id)) work += this.expectedSeconds(cell.config.model);
     for (const r of this.running.values()) {
       const expected = this.expectedSeconds(r.cell.config.model);
-      const elapsed = (Date.now() - r.startedMs) / 1000;
+      const elapsed = (this.now() - r.startedMs) / 1000;
       work += Math.max(expected * (1 - r.fraction), expected - elapsed, 0);
     }
     return work / this.concurrency;
@@ -68,11 +85,11 @@ export class StudyProgress {
   private gridLine(): string {
     const finished = this.alreadyDone + this.done;
     return `study ${finished}/${this.total} cells done${this.failed ? `, ${this.failed} failed` : ''}, ${this.running.size} running, ` +
-      `elapsed ${formatDuration((Date.now() - this.started) / 1000)}, ETA ${formatDuration(this.etaSeconds())}`;
+      `elapsed ${formatDuration((this.now() - this.started) / 1000)}, ETA ${formatDuration(this.etaSeconds())}`;
   }
 
   cellStarted(cell: CellSpec, attempt: number): void {
-    this.running.set(cell.id, { cell, startedMs: Date.now(), fraction: 0, message: 'starting', attempt });
+    this.running.set(cell.id, { cell, startedMs: this.now(), fraction: 0, message: 'starting', attempt });
     if (this.mode === 'lines') this.write(`start ${describeCell(cell)}${attempt > 1 ? ` (attempt ${attempt})` : ''}\n`);
     this.draw(true);
   }
@@ -110,11 +127,11 @@ export class StudyProgress {
 
   private draw(force: boolean): void {
     if (this.mode !== 'tty') return;
-    const now = Date.now();
+    const now = this.now();
     if (!force && now - this.lastDraw < 250) return;
     this.lastDraw = now;
     this.clear();
-    const width = Math.max(40, (process.stderr.columns ?? 120) - 1);
+    const width = Math.max(40, this.columns() - 1);
     const lines = [...this.running.values()].map((r) => {
       const pct = `${Math.round(r.fraction * 100)}%`.padStart(4);
       return `  ${pct} ${formatDuration((now - r.startedMs) / 1000).padStart(6)} ${describeCell(r.cell)} ${r.message}`.slice(0, width);

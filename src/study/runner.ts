@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { discoverDataset } from '../io/dataset.js';
 import { UserError } from '../io/errors.js';
+import { engineUnavailableReason } from '../train/engine.js';
 import { canonicalJson, expandGrid, type SkippedCombination } from './grid.js';
 import { LocalPool } from './local-pool.js';
 import { StudyProgress, type ProgressMode } from './progress.js';
@@ -52,6 +53,16 @@ export interface StudySummary {
   seconds: number;
 }
 
+/**
+ * Stops before any work on a machine without the training engine (the libtorch addon), which the real
+ * executor needs: otherwise every cell would fail, one after another. One line naming the addon and how to
+ * build it; `hint` is appended.
+ */
+export function requireEngine(hint = ''): void {
+  const reason = engineUnavailableReason();
+  if (reason) throw new UserError(reason + hint);
+}
+
 async function prepareSplit(config: StudyConfig, outDir: string, caseIds: string[], info: (m: string) => void): Promise<StudySplit> {
   const splitPath = join(outDir, SPLIT_FILE);
   if (existsSync(splitPath)) return readSplit(splitPath, caseIds);
@@ -66,6 +77,9 @@ async function prepareSplit(config: StudyConfig, outDir: string, caseIds: string
 export async function runStudy(config: StudyConfig, options: RunStudyOptions): Promise<StudySummary> {
   const started = Date.now();
   const info = options.onInfo ?? (() => undefined);
+  const executor = options.executor ?? DEFAULT_EXECUTOR;
+  // Queue workers check for themselves: the coordinator only schedules and records.
+  if (!options.queue && executor === DEFAULT_EXECUTOR) requireEngine('; or run the cells on machines that have it with --queue');
   const datasetPath = options.dataset ?? config.dataset;
   if (!datasetPath) throw new UserError('no dataset given (pass <dataset> or set "dataset" in the config)', 'study');
   const dataset = await discoverDataset(datasetPath);
@@ -106,7 +120,7 @@ export async function runStudy(config: StudyConfig, options: RunStudyOptions): P
     const todo: CellSpec[] = grid.cells.filter((c) => states.get(c.id)?.status !== 'done');
     const alreadyDone = grid.cells.length - todo.length;
     if (alreadyDone > 0) info(`resuming: ${alreadyDone} of ${grid.cells.length} cells already done`);
-    queue = options.queue ?? new LocalPool({ workers: options.workers, executorModule: options.executor ?? DEFAULT_EXECUTOR });
+    queue = options.queue ?? new LocalPool({ workers: options.workers, executorModule: executor });
     info(`running ${todo.length} cells on a ${queue.description}`);
     const byId = new Map(todo.map((c) => [c.id, c]));
     const previousAttempts = new Map(todo.map((c) => [c.id, store.attempts(c.id)]));

@@ -5,6 +5,7 @@
  * Results are recorded once per cell id; a second report of a finished cell (a retried queue job) is ignored.
  */
 import Database from 'better-sqlite3';
+import { UserError } from '../io/errors.js';
 import type { CellResult, CellSpec } from './types.js';
 
 export type CellStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -76,20 +77,39 @@ interface CellRow {
   seconds: number | null; error: string | null; attempts: number; worker: string | null;
 }
 
+/**
+ * Opens (writable: creates) the store and reads it once, so that a file that is not a study store (a text
+ * file of that name, a truncated copy) is a one-line user error naming it here, not a stack trace later.
+ */
+function openStore(path: string, readonly: boolean): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly, fileMustExist: readonly });
+    if (readonly) {
+      const hasCells = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cells'").get();
+      if (!hasCells) throw new UserError('is not a slicewise study store (it has no cells table)', path);
+    } else {
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode survives a killed process (only a power loss can drop the last commits).
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      db.exec(SCHEMA);
+    }
+    return db;
+  } catch (err) {
+    db?.close();
+    if (err instanceof Database.SqliteError) throw new UserError(`cannot open the study store (${err.message}); move it away or choose another study folder`, path);
+    throw err;
+  }
+}
+
 const parseOrNull = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
 export class StudyStore {
   private readonly db: Database.Database;
 
   constructor(readonly path: string, options: { readonly?: boolean } = {}) {
-    this.db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
-    if (!options.readonly) {
-      this.db.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode survives a killed process (only a power loss can drop the last commits).
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('foreign_keys = ON');
-      this.db.exec(SCHEMA);
-    }
+    this.db = openStore(path, options.readonly ?? false);
   }
 
   close(): void {

@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { loadStudy } from '../../src/report/data.js';
+import { budgetFigures } from '../../src/report/plots.js';
 import { writeReport } from '../../src/report/report.js';
 import { parseStudyConfig } from '../../src/study/config.js';
 import { runStudy } from '../../src/study/runner.js';
@@ -20,6 +22,17 @@ const DESIGN = {
     { name: 'allocation', budgets: [0.02, 0.06], allocations: ['spread', { slicesPerVolume: 15 }], strategies: ['random'], interpolations: ['none'], models: ['2d', '3d'] },
     { name: 'strategy', budgets: [0.02], allocations: [{ slicesPerVolume: 15 }], strategies: ['random', 'fixed-interval', 'ual', 'ual-pooled'], interpolations: ['none'], models: ['2d', '3d'] },
     { name: 'interpolation', budgets: [0.02], allocations: [{ slicesPerVolume: 5 }, { slicesPerVolume: 15 }], strategies: ['fixed-interval'], interpolations: ['none', 'mci'], models: ['2d', '3d'] },
+  ],
+};
+
+/** 24 cells at one budget, run with FAKE_FINDINGS=contrary: every finding fails, and random beats fixed-interval. */
+const CONTRARY_DESIGN = {
+  seeds: [0, 1, 2],
+  experiments: [
+    { name: 'allocation', budgets: [0.02], allocations: ['spread', { slicesPerVolume: 15 }], strategies: ['random'], interpolations: ['none'], models: ['2d'] },
+    { name: 'strategy', budgets: [0.02], allocations: [{ slicesPerVolume: 15 }], strategies: ['random', 'fixed-interval', 'ual'], interpolations: ['none'], models: ['2d'] },
+    { name: 'baselines', budgets: [0.02], allocations: [{ slicesPerVolume: 5 }], strategies: ['random', 'fixed-interval'], interpolations: ['none'], models: ['2d'] },
+    { name: 'interpolation', budgets: [0.02], allocations: [{ slicesPerVolume: 5 }, { slicesPerVolume: 15 }], strategies: ['fixed-interval'], interpolations: ['none', 'mci'], models: ['2d'] },
   ],
 };
 
@@ -58,6 +71,8 @@ describe('study report', { skip: NO_DATA }, () => {
     const helped = f3.comparisons.filter((c) => c.significant && c.difference.estimate > 0);
     assert.deepEqual(helped.map((c) => [c.a.config.model, c.a.config.interpolation, c.a.volumes]), [['3d', 'mci', 10]]);
     assert.match(summary.advice[0], /^Allocation: spread the budget over as many volumes/);
+    // The fake executor gives every strategy the same Dice: the advice names no winner.
+    assert.match(summary.advice[1], /^Strategy: 2D, B=149, 10 vol × [\d.]+, no interpolation: any of .*: not significantly different\. 3D, .*: not significantly different\. Finding 2 holds\.$/);
     assert.match(summary.advice[2], /^Interpolation: helps only where the tests show it: mci for 3D/);
     const csv = readFileSync(summary.csvPath, 'utf8').trim().split('\n');
     assert.equal(csv.length, 61);
@@ -66,6 +81,28 @@ describe('study report', { skip: NO_DATA }, () => {
     const html = readFileSync(summary.htmlPath, 'utf8');
     assert.doesNotMatch(html, /<script|<link|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
     assert.match(html, /Failed cells<\/h2>\n<table>/);
+  });
+
+  it('says "does not hold" and follows the data where the findings fail; one budget draws no Dice-vs-budget chart', async () => {
+    const contraryDir = join(dir, 'contrary');
+    process.env.FAKE_FINDINGS = 'contrary';
+    try {
+      const run = await runStudy(parseStudyConfig(CONTRARY_DESIGN, 'design'), { dataset: HIPPOCAMPUS, outDir: contraryDir, workers: 2, executor: FAKE_EXECUTOR, progress: 'none' });
+      assert.deepEqual([run.cells, run.done], [24, 24]);
+    } finally {
+      delete process.env.FAKE_FINDINGS;
+    }
+    const summary = await writeReport(contraryDir);
+    assert.deepEqual(summary.findings.map((f) => f.verdict), ['does not hold', 'does not hold', 'does not hold']);
+    const [allocation, strategy, interpolation] = summary.advice;
+    assert.match(allocation, /^Allocation: the allocation with the most volumes was best in only 0 of 2 settings; .* Finding 1 does not hold\.$/);
+    // ual beats both simple strategies; where only those two ran, random beats fixed-interval and is the advice.
+    assert.match(strategy, /^Strategy: 2D, B=149, 10 vol × [\d.]+, no interpolation: use ual \(Dice [\d.]+%\); significantly worse: random \(Dice [\d.]+%\), fixed-interval \(Dice [\d.]+%\)\. /);
+    assert.match(strategy, / 2D, B=149, 30 vol × [\d.]+, no interpolation: use random \(Dice [\d.]+%\); significantly worse: fixed-interval \(Dice [\d.]+%\)\. Finding 2 does not hold\.$/);
+    assert.match(interpolation, /^Interpolation: interpolate the masks; it significantly improved Dice in every comparison: mci for .*; mci for .*\. Finding 3 does not hold\.$/);
+    // 1 allocation panel, 2 strategy charts, 1 interpolation chart; a single budget is no Dice-vs-budget line.
+    assert.deepEqual(budgetFigures(loadStudy(contraryDir)), []);
+    assert.equal(summary.figures, 4);
   });
 
   it('opens offline in headless chromium with every plot rendered', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}` }, async () => {
