@@ -16,7 +16,7 @@ function progressLine(text: string, final = false): void {
 interface TrainCliOptions {
   plan?: string; interpolation: string; interpolatedWeight: number; model: string; steps?: number; epochs?: number;
   batchSize?: number; seed: number; device: string; out: string; split?: string; threads: number;
-  validateEvery?: number; earlyStop: number; augment: boolean; axis: string; optimizer?: string; learningRate?: number;
+  validateEvery?: number; earlyStop: number; augment: boolean; axis?: string; optimizer?: string; learningRate?: number;
 }
 
 export function registerTrain(program: Command): void {
@@ -29,7 +29,7 @@ export function registerTrain(program: Command): void {
     .option('--interpolated-weight <w>', 'loss weight of interpolated voxels, 0..1', parseNumberOption('--interpolated-weight'), 1)
     .requiredOption('--model <2d|3d>', '2d (slices along the slicing axis) or 3d (patches)')
     .option('--steps <n>', 'training steps (default: 1500 for 2d, 800 for 3d)', parseIntOption('--steps', 1))
-    .option('--epochs <n>', 'alternative to --steps: passes over the annotated slices (2d) or cases (3d)', parseIntOption('--epochs', 1))
+    .option('--epochs <n>', 'alternative to --steps: passes over the training slices (2d: annotated, or every labelled slice without a plan) or cases (3d)', parseIntOption('--epochs', 1))
     .option('--batch-size <n>', 'samples per step (default: 16 for 2d, 2 for 3d)', parseIntOption('--batch-size', 1))
     .option('--optimizer <name>', 'adam or sgd (Nesterov, poly decay)')
     .option('--learning-rate <lr>', 'initial learning rate (default 3e-3)', parseNumberOption('--learning-rate'))
@@ -40,30 +40,25 @@ export function registerTrain(program: Command): void {
     .option('--validate-every <n>', 'steps between validations (default: steps/8, at least 25)', parseIntOption('--validate-every', 1))
     .option('--early-stop <n>', 'stop after n validations without improvement (0: never)', parseIntOption('--early-stop', 0), 0)
     .option('--no-augment', 'turn off augmentation (flips, rotations, scaling, intensity jitter)')
-    .option('--axis <axis>', 'slicing axis for 2d without a plan: axial, coronal, sagittal, 0, 1 or 2', 'axial')
+    .option('--axis <axis>', 'slicing axis for 2d without a plan: axial (default), coronal, sagittal, 0, 1 or 2; with a plan, the plan\'s axis')
     .requiredOption('--out <run-dir>', 'run folder to write (config, log, checkpoint, metrics)')
     .action(async (dataset: string, opts: TrainCliOptions) => {
       if (opts.model !== '2d' && opts.model !== '3d') throw new UserError(`must be 2d or 3d, got "${opts.model}"`, '--model');
       if (!['none', 'mci', 'sdf', 'nearest'].includes(opts.interpolation)) throw new UserError(`must be none, mci, sdf or nearest, got "${opts.interpolation}"`, '--interpolation');
-      if (opts.steps !== undefined && opts.epochs !== undefined) throw new UserError('give --steps or --epochs, not both', '--epochs');
+      // Numeric options are checked here, before any case is loaded: a bad value is one line, not a native error later.
+      if (opts.learningRate !== undefined && !(opts.learningRate > 0)) throw new UserError(`must be a positive number, got ${opts.learningRate}`, '--learning-rate');
       if (!(opts.interpolatedWeight >= 0 && opts.interpolatedWeight <= 1)) throw new UserError('must be between 0 and 1', '--interpolated-weight');
       if (opts.device !== 'cpu' && opts.device !== 'cuda') throw new UserError(`must be cpu or cuda, got "${opts.device}"`, '--device');
       if (opts.optimizer !== undefined && opts.optimizer !== 'adam' && opts.optimizer !== 'sgd') throw new UserError(`must be adam or sgd, got "${opts.optimizer}"`, '--optimizer');
       const plan = opts.plan ? await readPlanFile(opts.plan) : null;
       const split = opts.split ? await readSplit(opts.split) : null;
-      let steps = opts.steps;
-      if (opts.epochs !== undefined) {
-        const batch = opts.batchSize ?? (opts.model === '2d' ? 16 : 2);
-        const units = plan ? (opts.model === '2d' ? plan.cases.reduce((n, c) => n + c.slices.length, 0) : plan.cases.length) : null;
-        if (units === null) throw new UserError('--epochs needs a plan to count annotated slices; use --steps for full supervision', '--epochs');
-        steps = Math.max(1, Math.ceil((opts.epochs * units) / batch));
-      }
       let lastPrinted = 0;
       const result = await train(dataset, opts.out, {
         model: opts.model, plan, planPath: opts.plan ?? null, caseIds: split?.train,
         interpolation: opts.interpolation as 'none', interpolatedWeight: opts.interpolatedWeight,
-        steps, batchSize: opts.batchSize, seed: opts.seed, device: opts.device as 'cpu', threads: opts.threads,
-        validateEvery: opts.validateEvery, earlyStopPatience: opts.earlyStop, augment: opts.augment, axis: parseAxisChoice(opts.axis),
+        steps: opts.steps, epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed, device: opts.device as 'cpu', threads: opts.threads,
+        validateEvery: opts.validateEvery, earlyStopPatience: opts.earlyStop, augment: opts.augment,
+        axis: opts.axis === undefined ? undefined : parseAxisChoice(opts.axis),
         optimizer: opts.optimizer as 'adam' | undefined, learningRate: opts.learningRate,
         onProgress: (p) => {
           const now = Date.now();

@@ -95,25 +95,27 @@ export function jitterIntensity(image: Float32Array, rng: Random, options: Augme
 }
 
 /**
- * Augment a D×H×W patch (W fastest) in place: the same in-plane transform for every one of its D planes
- * (planes perpendicular to the slicing axis, which the caller arranges as the D axis), a flip along D, and
- * an intensity jitter.
+ * Augment a C×D×H×W patch (W fastest) in place: the same in-plane transform for every one of its D planes
+ * (planes perpendicular to the slicing axis, which the caller arranges as the D axis) and every channel, a
+ * flip along D, and an intensity jitter per channel. `fills` holds each channel's value for outside samples.
  */
 export function augmentPatch3D(
-  image: Float32Array, labels: Uint8Array, weights: Float32Array | null, dims: [number, number, number], rng: Random, options: AugmentOptions, fill: number,
+  image: Float32Array, labels: Uint8Array, weights: Float32Array | null, dims: [number, number, number], rng: Random, options: AugmentOptions, fills: readonly number[],
 ): void {
   const [d, h, w] = dims;
   const t = randomPlaneTransform(rng, options);
   const flipD = options.flip && rng.next() < 0.5;
-  const plane = w * h;
+  const plane = w * h, vox = d * plane;
   const imgTmp = new Float32Array(plane), labTmp = new Uint8Array(plane), wTmp = new Float32Array(plane);
   const imgOut = new Float32Array(image.length), labOut = new Uint8Array(labels.length), wOut = weights ? new Float32Array(weights.length) : null;
   for (let z = 0; z < d; z++) {
     const src = z * plane;
     const dst = (flipD ? d - 1 - z : z) * plane;
-    resamplePlane(image.subarray(src, src + plane), w, h, imgTmp, t, 'linear', fill);
+    fills.forEach((fill, k) => {
+      resamplePlane(image.subarray(k * vox + src, k * vox + src + plane), w, h, imgTmp, t, 'linear', fill);
+      imgOut.set(imgTmp, k * vox + dst);
+    });
     resamplePlane(labels.subarray(src, src + plane), w, h, labTmp, t, 'nearest', IGNORE);
-    imgOut.set(imgTmp, dst);
     labOut.set(labTmp, dst);
     if (weights && wOut) {
       resamplePlane(weights.subarray(src, src + plane), w, h, wTmp, t, 'nearest', 0);
@@ -123,5 +125,5 @@ export function augmentPatch3D(
   image.set(imgOut);
   labels.set(labOut);
   if (weights && wOut) weights.set(wOut);
-  jitterIntensity(image, rng, options);
+  for (let k = 0; k < fills.length; k++) jitterIntensity(image.subarray(k * vox, (k + 1) * vox), rng, options);
 }

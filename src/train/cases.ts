@@ -4,21 +4,23 @@
  * Without a plan every slice of the label volume counts as annotated (full supervision).
  */
 import { loadCase, type Dataset } from '../io/dataset.js';
-import { UserError } from '../io/errors.js';
+import { UserError, isUserError } from '../io/errors.js';
 import { resolveAxis, type Axis, type AxisChoice } from '../io/geometry.js';
-import { normalizeForModel } from '../io/normalize.js';
 import { interpolateSparse } from '../annotate/interpolate.js';
 import type { InterpolationMethodName } from '../annotate/interpolation/registry.js';
 import { forEachVoxelOfSlice, inferLabelMap, sparseFromPlan, type LabelMap, type SparseLabels } from '../annotate/sparse.js';
 import type { Volume } from '../io/volume.js';
 import type { Plan } from '../plan/types.js';
 import { IGNORE } from './augment.js';
+import { modelInput, readChannels, sharedChannelCount } from './channels.js';
 import type { TrainingCase } from './samples.js';
 
 export type InterpolationChoice = 'none' | InterpolationMethodName;
 
 export interface CaseSourceOptions {
   plan?: Plan | null;
+  /** The plan's file, named in errors about the plan (default "plan"). */
+  planPath?: string | null;
   interpolation?: InterpolationChoice;
   /** Loss weight of interpolated voxels (1 = as annotated, 0 = excluded). */
   interpolatedWeight?: number;
@@ -60,10 +62,31 @@ function slicesWithSupervision(labels: Uint8Array, shape: readonly number[], axi
 
 export interface TrainingCasesResult {
   cases: TrainingCase[];
+  /** Image channels per case (the model's input channels). */
+  inChannels: number;
   labelMap: LabelMap;
   labelValues: number[];
   /** Per case: annotated and interpolated slice counts (for logs and metrics). */
   supervision: Array<{ id: string; annotated: number; interpolated: number; slices: number }>;
+}
+
+/** Every case a plan names must be in the dataset: the error names the plan file and the first unknown case. */
+export function checkPlanCases(plan: Plan, dataset: Pick<Dataset, 'root' | 'cases'>, planPath?: string | null): void {
+  const known = new Set(dataset.cases.map((c) => c.id));
+  const unknown = plan.cases.filter((pc) => !known.has(pc.id));
+  if (unknown.length === 0) return;
+  const more = unknown.length > 1 ? ` (${unknown.length} of its ${plan.cases.length} cases are unknown)` : '';
+  throw new UserError(`the plan names case ${unknown[0].id}, which the dataset does not have${more}; was it made for ${dataset.root}?`, planPath ?? 'plan');
+}
+
+/** Errors about a planned case (slice out of range, slice count) also name the plan file. */
+function naming<T>(planPath: string | null | undefined, work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    if (isUserError(err)) throw new UserError(err.message, planPath ?? 'plan');
+    throw err;
+  }
 }
 
 /** Resolve the label map: dataset.json's, or inferred from the first labelled cases. */
@@ -91,26 +114,24 @@ export async function buildTrainingCases(dataset: Dataset, caseIds: string[], op
   if (labelValues.length > 254) throw new UserError(`${labelValues.length} labels: slicewise trains at most 254 classes`);
   const byId = new Map(dataset.cases.map((c) => [c.id, c]));
   const plannedById = new Map(plan?.cases.map((c) => [c.id, c]) ?? []);
-  if (plan) {
-    for (const pc of plan.cases) {
-      if (!byId.has(pc.id)) throw new UserError(`the plan names case ${pc.id}, which the dataset does not have`, '--plan');
-    }
-  }
+  if (plan) checkPlanCases(plan, dataset, options.planPath);
   // With a plan, only planned cases are trained on; without one, every requested case.
   const ids = plan ? caseIds.filter((id) => plannedById.has(id)) : caseIds;
+  for (const id of ids) if (!byId.has(id)) throw new UserError(`case ${id} is not in the dataset`, dataset.root);
+  const inChannels = sharedChannelCount(dataset, ids.map((id) => byId.get(id)!));
   const cases: TrainingCase[] = [];
   const supervision: TrainingCasesResult['supervision'] = [];
   let done = 0;
   for (const id of ids) {
-    const c = byId.get(id);
-    if (!c) throw new UserError(`case ${id} is not in the dataset`);
+    const c = byId.get(id)!;
     if (!c.labelPath) throw new UserError(`case ${id} has no label file`, c.imagePaths[0]);
     const { image, label } = await loadCase(dataset, c);
+    const channels = await readChannels(c, image);
     const planned = plannedById.get(id);
     const axis: Axis = planned ? planned.axis : resolveAxis(options.axis, image.direction);
     let sparse: SparseLabels | null = null;
     if (planned) {
-      sparse = sparseFromPlan(label!, planned, { labelMap });
+      sparse = naming(options.planPath, () => sparseFromPlan(label!, planned, { labelMap }));
       if (interpolation !== 'none') sparse = (await interpolateSparse(sparse, { method: interpolation })).sparse;
     }
     const labels = sparse ? toClassIndices(sparse.labels, labelValues, sparse.ignoreValue, id) : toClassIndices(label!, labelValues, dataset.ignoreValue, id);
@@ -125,11 +146,11 @@ export async function buildTrainingCases(dataset: Dataset, caseIds: string[], op
       ? [...sparse.annotatedSlices, ...(weightOfDerived > 0 ? sparse.interpolatedSlices : [])].sort((a, b) => a - b)
       : slicesWithSupervision(labels, image.shape, axis);
     cases.push({
-      id, shape: [...image.shape] as [number, number, number], image: normalizeForModel(image.data), labels, weights, axis, supervisedSlices,
+      id, shape: [...image.shape] as [number, number, number], image: modelInput(channels), channels: channels.length, labels, weights, axis, supervisedSlices,
     });
     supervision.push({ id, annotated: sparse ? sparse.annotatedSlices.length : supervisedSlices.length, interpolated: sparse ? sparse.interpolatedSlices.length : 0, slices: image.shape[axis] });
     options.onProgress?.(++done, ids.length);
   }
   if (cases.length === 0) throw new UserError('the training set is empty (no labelled case to train on)');
-  return { cases, labelMap, labelValues, supervision };
+  return { cases, inChannels, labelMap, labelValues, supervision };
 }

@@ -31,6 +31,9 @@ export const trainConfigSchema = z.object({
     instanceNorm: z.boolean(),
     deepSupervision: z.boolean(),
   }),
+  /** Image channels (`_0000`, `_0001`, ... files of a case), stacked as the model's input channels; run
+   * folders written before multi-channel support have none and are single-channel. */
+  inChannels: z.number().int().positive().default(1),
   /** 2D: the canvas H×W every slice is padded to; 3D: the patch D×H×W. */
   inputSize: z.array(z.number().int().positive()),
   /** Class index k ↔ label value labelValues[k]. */

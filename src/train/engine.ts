@@ -217,6 +217,18 @@ export function engineBuildInfo(): { torchVersion: string; cuda: boolean; parall
   return loadEngine().buildInfo();
 }
 
+/**
+ * Refuses a device the engine cannot use with a UserError: called before any data is loaded, and by
+ * create/load, so a CPU-only libtorch asked for 'cuda' never surfaces as a native exception.
+ */
+export function checkDevice(device: string): void {
+  if (device === 'cpu') return;
+  if (!/^cuda(:\d+)?$/.test(device)) throw new UserError(`must be cpu or cuda[:N], got "${device}"`, '--device');
+  if (!loadEngine().buildInfo().cuda) {
+    throw new UserError(`${device} is not available: this libtorch has no usable CUDA device (a CUDA build needs LIBTORCH=<dir> npm ci and a GPU); use --device cpu`, '--device');
+  }
+}
+
 /** Intra-op threads for every engine call (process-wide). */
 export function setThreads(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1) throw new UserError(`must be a positive integer, got ${threads}`, '--threads');
@@ -271,6 +283,7 @@ export class UNetModel {
 
   static create(config: ModelConfig, options: CreateOptions = {}): UNetModel {
     validateConfig(config);
+    checkDevice(options.device ?? 'cpu');
     const engine = loadEngine();
     return new UNetModel(new engine.Model({
       model: { ...config, channelsLast: options.channelsLast ?? false },
@@ -283,6 +296,7 @@ export class UNetModel {
   /** A model restored from a checkpoint: architecture, weights, optimizer state, step and training options. */
   static load(path: string, options: { device?: string } = {}): UNetModel {
     const engine = loadEngine();
+    checkDevice(options.device ?? 'cpu');
     try {
       return new UNetModel(new engine.Model({ checkpoint: resolve(path), device: options.device ?? 'cpu' }));
     } catch (err) {

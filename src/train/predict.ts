@@ -8,16 +8,17 @@ import { join, resolve } from 'node:path';
 import { discoverDataset } from '../io/dataset.js';
 import { UserError, fileSystemError } from '../io/errors.js';
 import { resolveAxis, type Axis } from '../io/geometry.js';
-import { normalizeForModel } from '../io/normalize.js';
-import { readVolume, writeVolume } from '../io/read.js';
+import { writeVolume } from '../io/read.js';
 import { Volume } from '../io/volume.js';
+import { channelCount, channelView, modelInput, readChannels } from './channels.js';
 import { trainConfigSchema, type TrainConfig } from './config.js';
 import { UNetModel, setThreads } from './engine.js';
-import { canvasOffset, extractPlane, planeAxes, roundUp } from './samples.js';
+import { canvasOffset, extractPlane, minOf, planeAxes, roundUp } from './samples.js';
 
-/** What prediction needs of a case: its normalized image, shape and slicing axis. */
+/** What prediction needs of a case: its normalized image (channel-major), channel count, shape and slicing axis. */
 export interface PredictionInput {
   image: Float32Array;
+  channels: number;
   shape: [number, number, number];
   axis: Axis;
 }
@@ -30,7 +31,7 @@ export async function predictTrainingCase(model: UNetModel, input: PredictionInp
 }
 
 async function predict2D(model: UNetModel, input: PredictionInput, config: TrainConfig): Promise<Uint8Array> {
-  const { image, shape, axis } = input;
+  const { image, channels, shape, axis } = input;
   const [a, b] = planeAxes(axis);
   const w = shape[a], h = shape[b];
   const divisor = 2 ** (config.network.depth - 1);
@@ -38,19 +39,23 @@ async function predict2D(model: UNetModel, input: PredictionInput, config: Train
   const W = Math.max(config.inputSize[1], roundUp(w, divisor));
   const [ou, ov] = canvasOffset(w, h, W, H);
   const count = shape[axis];
-  const out = new Uint8Array(image.length);
+  const volumes = Array.from({ length: channels }, (_, k) => channelView(image, channels, k));
+  const fills = volumes.map(minOf);
+  const out = new Uint8Array(volumes[0].length);
   const strides = [1, shape[0], shape[0] * shape[1]];
   const plane = new Float32Array(w * h);
-  let fill = Infinity;
-  for (let i = 0; i < image.length; i++) if (image[i] < fill) fill = image[i];
   for (let first = 0; first < count; first += SLICES_PER_BATCH) {
     const n = Math.min(SLICES_PER_BATCH, count - first);
-    const batch = new Float32Array(n * H * W).fill(fill);
+    const batch = new Float32Array(n * channels * H * W);
     for (let s = 0; s < n; s++) {
-      extractPlane(image, shape, axis, first + s, plane);
-      for (let v = 0; v < h; v++) batch.set(plane.subarray(v * w, v * w + w), s * H * W + (v + ov) * W + ou);
+      volumes.forEach((volume, k) => {
+        const offset = (s * channels + k) * H * W;
+        batch.fill(fills[k], offset, offset + H * W);
+        extractPlane(volume, shape, axis, first + s, plane);
+        for (let v = 0; v < h; v++) batch.set(plane.subarray(v * w, v * w + w), offset + (v + ov) * W + ou);
+      });
     }
-    const classes = await model.predict(batch, [n, 1, H, W], { argmax: true });
+    const classes = await model.predict(batch, [n, channels, H, W], { argmax: true });
     for (let s = 0; s < n; s++) {
       const base = (first + s) * strides[axis];
       for (let v = 0; v < h; v++) {
@@ -62,7 +67,7 @@ async function predict2D(model: UNetModel, input: PredictionInput, config: Train
 }
 
 async function predict3D(model: UNetModel, input: PredictionInput, config: TrainConfig): Promise<Uint8Array> {
-  const { image, shape } = input;
+  const { image, channels, shape } = input;
   const [nx, ny, nz] = shape;
   const patch = config.inputSize as [number, number, number];
   // Pad each axis up to the patch when the volume is smaller (the sliding window needs at least one tile).
@@ -71,14 +76,16 @@ async function predict3D(model: UNetModel, input: PredictionInput, config: Train
   const padded = D === nz && H === ny && W === nx;
   let volume = image;
   if (!padded) {
-    let fill = Infinity;
-    for (let i = 0; i < image.length; i++) if (image[i] < fill) fill = image[i];
-    volume = new Float32Array(D * H * W).fill(fill);
-    for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) volume.set(image.subarray((z * ny + y) * nx, (z * ny + y + 1) * nx), ((z + oz) * H + y + oy) * W + ox);
+    volume = new Float32Array(channels * D * H * W);
+    for (let k = 0; k < channels; k++) {
+      const src = channelView(image, channels, k), dst = channelView(volume, channels, k);
+      dst.fill(minOf(src));
+      for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) dst.set(src.subarray((z * ny + y) * nx, (z * ny + y + 1) * nx), ((z + oz) * H + y + oy) * W + ox);
+    }
   }
-  const classes = await model.predictSlidingWindow(volume, [1, D, H, W], { patchSize: patch, overlap: 0.5, gaussian: true, argmax: true });
+  const classes = await model.predictSlidingWindow(volume, [channels, D, H, W], { patchSize: patch, overlap: 0.5, gaussian: true, argmax: true });
   if (padded) return classes;
-  const out = new Uint8Array(image.length);
+  const out = new Uint8Array(nx * ny * nz);
   for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) out.set(classes.subarray(((z + oz) * H + y + oy) * W + ox, ((z + oz) * H + y + oy) * W + ox + nx), (z * ny + y) * nx);
   return out;
 }
@@ -107,17 +114,27 @@ export async function loadRun(runDir: string): Promise<LoadedRun> {
   const config = parsed.data;
   const model = UNetModel.load(join(dir, 'model.pt'), { device: config.device });
   const info = model.info();
-  if (info.model.classes !== config.labelValues.length || info.model.depth !== config.network.depth || (info.model.dims === 2) !== (config.model === '2d')) {
-    throw new UserError(`the checkpoint (${info.model.dims}D, ${info.model.classes} classes, depth ${info.model.depth}) does not match config.json`, join(dir, 'model.pt'));
+  if (info.model.classes !== config.labelValues.length || info.model.depth !== config.network.depth || (info.model.dims === 2) !== (config.model === '2d')
+    || info.model.inChannels !== config.inChannels) {
+    throw new UserError(`the checkpoint (${info.model.dims}D, ${channelCount(info.model.inChannels)}, ${info.model.classes} classes, depth ${info.model.depth}) does not match config.json`, join(dir, 'model.pt'));
   }
   setThreads(config.threads);
   return { runDir: dir, config, model };
 }
 
-/** Predict one volume: a label map with the run's label values and the input's geometry. */
-export async function predictVolume(run: LoadedRun, image: Volume): Promise<Volume> {
+/**
+ * Predict one volume (or its image channels, in channel order): a label map with the run's label values and
+ * the input's geometry, 2D models slicing along the run's axis.
+ */
+export async function predictVolume(run: LoadedRun, channels: Volume | readonly Volume[]): Promise<Volume> {
+  const volumes = channels instanceof Volume ? [channels] : channels;
+  const image = volumes[0];
+  if (volumes.length !== run.config.inChannels) {
+    throw new UserError(`the model takes ${channelCount(run.config.inChannels)}, the input has ${volumes.length}`, run.runDir);
+  }
   const axis = resolveAxis(run.config.axis, image.direction);
-  const classes = await predictTrainingCase(run.model, { image: normalizeForModel(image.data), shape: [...image.shape] as [number, number, number], axis }, run.config);
+  const input = { image: modelInput(volumes), channels: volumes.length, shape: [...image.shape] as [number, number, number], axis };
+  const classes = await predictTrainingCase(run.model, input, run.config);
   const values = run.config.labelValues;
   const maxValue = Math.max(...values);
   const out = maxValue < 256 ? new Uint8Array(classes.length) : new Uint16Array(classes.length);
@@ -145,8 +162,7 @@ export async function predictImages(runDir: string, imagesPath: string, outDir: 
   let done = 0;
   for (const c of cases) {
     try {
-      const image = await readVolume(c.imagePaths[0]);
-      const label = await predictVolume(run, image);
+      const label = await predictVolume(run, await readChannels(c));
       const path = join(outDir, `${c.id}.nii.gz`);
       await writeVolume(label, path);
       result.outputs.push({ id: c.id, path });

@@ -5,14 +5,16 @@
  */
 import type { Axis } from '../io/geometry.js';
 import type { Random } from '../util/random.js';
+import { channelView } from './channels.js';
 import { DEFAULT_AUGMENT, IDENTITY_TRANSFORM, IGNORE, augmentPatch3D, jitterIntensity, randomPlaneTransform, resamplePlane, type AugmentOptions } from './augment.js';
 
 /** One case ready for training: a normalized image and labels with IGNORE where nothing is known. */
 export interface TrainingCase {
   id: string;
   shape: [number, number, number];
-  /** Normalized intensities, axis 0 fastest (the volume's own layout). */
+  /** Normalized intensities, channel-major: `channels` volumes one after another, each axis 0 fastest. */
   image: Float32Array;
+  channels: number;
   /** Class indices 0..classes−1, IGNORE (255) where unsupervised. */
   labels: Uint8Array;
   /** Per-voxel loss weights (e.g. < 1 on interpolated slices), or null for all ones. */
@@ -72,13 +74,21 @@ export interface Batch {
   images: Float32Array;
   labels: Uint8Array;
   weights: Float32Array | null;
-  /** N, C(=1), then spatial dims. */
+  /** N, C, then spatial dims. */
   shape: number[];
 }
 
+/** Smallest value (the fill for padding outside a slice or volume). */
+export function minOf(a: Float32Array): number {
+  let m = Infinity;
+  for (let i = 0; i < a.length; i++) if (a[i] < m) m = a[i];
+  return m;
+}
+
 /**
- * A 2D batch: `size` supervised slices drawn at random from the cases, placed on the canvas, augmented.
- * Canvas pixels outside the slice get the slice's minimum intensity and the IGNORE label.
+ * A 2D batch: `size` supervised slices drawn at random from the cases, placed on the canvas, augmented
+ * (one geometric transform for all channels of a slice, an intensity jitter per channel).
+ * Canvas pixels outside the slice get the slice's minimum intensity (per channel) and the IGNORE label.
  */
 export function sample2DBatch(cases: TrainingCase[], canvas: [number, number], size: number, rng: Random, augment: AugmentOptions | null = DEFAULT_AUGMENT): Batch {
   const [H, W] = canvas;
@@ -86,7 +96,8 @@ export function sample2DBatch(cases: TrainingCase[], canvas: [number, number], s
   const pool: Array<[number, number]> = [];
   cases.forEach((c, i) => c.supervisedSlices.forEach((s) => pool.push([i, s])));
   if (pool.length === 0) throw new Error('no supervised slices to sample');
-  const images = new Float32Array(size * plane);
+  const channels = cases[0].channels;
+  const images = new Float32Array(size * channels * plane);
   const labels = new Uint8Array(size * plane).fill(IGNORE);
   const anyWeights = cases.some((c) => c.weights);
   const weights = anyWeights ? new Float32Array(size * plane) : null;
@@ -96,18 +107,12 @@ export function sample2DBatch(cases: TrainingCase[], canvas: [number, number], s
     const c = cases[ci];
     const [a, b] = planeAxes(c.axis);
     const w = c.shape[a], h = c.shape[b];
-    const img = extractPlane(c.image, c.shape, c.axis, s, new Float32Array(w * h));
+    const img = new Float32Array(w * h);
     const lab = extractPlane(c.labels, c.shape, c.axis, s, new Uint8Array(w * h));
-    let fill = Infinity;
-    for (let i = 0; i < img.length; i++) if (img[i] < fill) fill = img[i];
-    canvasImg.fill(fill);
     canvasLab.fill(IGNORE);
     canvasW.fill(0);
     const [ou, ov] = canvasOffset(w, h, W, H);
-    for (let v = 0; v < h; v++) {
-      canvasImg.set(img.subarray(v * w, v * w + w), (v + ov) * W + ou);
-      canvasLab.set(lab.subarray(v * w, v * w + w), (v + ov) * W + ou);
-    }
+    for (let v = 0; v < h; v++) canvasLab.set(lab.subarray(v * w, v * w + w), (v + ov) * W + ou);
     if (c.weights) {
       const wt = extractPlane(c.weights, c.shape, c.axis, s, new Float32Array(w * h));
       for (let v = 0; v < h; v++) canvasW.set(wt.subarray(v * w, v * w + w), (v + ov) * W + ou);
@@ -115,24 +120,32 @@ export function sample2DBatch(cases: TrainingCase[], canvas: [number, number], s
       for (let v = 0; v < h; v++) canvasW.fill(1, (v + ov) * W + ou, (v + ov) * W + ou + w);
     }
     const t = augment ? randomPlaneTransform(rng, augment) : IDENTITY_TRANSFORM;
-    const outImg = images.subarray(n * plane, (n + 1) * plane);
-    resamplePlane(canvasImg, W, H, outImg, t, 'linear', fill);
+    for (let k = 0; k < channels; k++) {
+      extractPlane(channelView(c.image, channels, k), c.shape, c.axis, s, img);
+      const fill = minOf(img);
+      canvasImg.fill(fill);
+      for (let v = 0; v < h; v++) canvasImg.set(img.subarray(v * w, v * w + w), (v + ov) * W + ou);
+      const outImg = images.subarray((n * channels + k) * plane, (n * channels + k + 1) * plane);
+      resamplePlane(canvasImg, W, H, outImg, t, 'linear', fill);
+      if (augment) jitterIntensity(outImg, rng, augment);
+    }
     resamplePlane(canvasLab, W, H, labels.subarray(n * plane, (n + 1) * plane), t, 'nearest', IGNORE);
     if (weights) resamplePlane(canvasW, W, H, weights.subarray(n * plane, (n + 1) * plane), t, 'nearest', 0);
-    if (augment) jitterIntensity(outImg, rng, augment);
   }
-  return { images, labels, weights, shape: [size, 1, H, W] };
+  return { images, labels, weights, shape: [size, channels, H, W] };
 }
 
 /**
- * Crop a D×H×W patch (volume axes z, y, x) whose corner is (z0, y0, x0); outside the volume: image fill,
- * label IGNORE, weight 0.
+ * Crop a C×D×H×W patch (volume axes z, y, x) whose corner is (z0, y0, x0); outside the volume: the
+ * channel's fill, label IGNORE, weight 0.
  */
-export function cropPatch(c: TrainingCase, corner: [number, number, number], patch: [number, number, number], fill: number):
+export function cropPatch(c: TrainingCase, corner: [number, number, number], patch: [number, number, number], fills: readonly number[]):
   { image: Float32Array; labels: Uint8Array; weights: Float32Array | null } {
   const [D, H, W] = patch;
   const [nx, ny, nz] = c.shape;
-  const image = new Float32Array(D * H * W).fill(fill);
+  const vox = D * H * W, volumeVoxels = nx * ny * nz;
+  const image = new Float32Array(c.channels * vox);
+  fills.forEach((fill, k) => image.fill(fill, k * vox, (k + 1) * vox));
   const labels = new Uint8Array(D * H * W).fill(IGNORE);
   const weights = c.weights ? new Float32Array(D * H * W) : null;
   const [z0, y0, x0] = corner;
@@ -146,18 +159,12 @@ export function cropPatch(c: TrainingCase, corner: [number, number, number], pat
       if (xEnd <= xStart) continue;
       const src = xStart + nx * (y + ny * z);
       const dst = (dz * H + dy) * W + (xStart - x0);
-      image.set(c.image.subarray(src, src + xEnd - xStart), dst);
+      for (let k = 0; k < c.channels; k++) image.set(c.image.subarray(k * volumeVoxels + src, k * volumeVoxels + src + xEnd - xStart), k * vox + dst);
       labels.set(c.labels.subarray(src, src + xEnd - xStart), dst);
       if (weights && c.weights) weights.set(c.weights.subarray(src, src + xEnd - xStart), dst);
     }
   }
   return { image, labels, weights };
-}
-
-function minOf(a: Float32Array): number {
-  let m = Infinity;
-  for (let i = 0; i < a.length; i++) if (a[i] < m) m = a[i];
-  return m;
 }
 
 /**
@@ -170,7 +177,8 @@ export function sample3DBatch(cases: TrainingCase[], patch: [number, number, num
   const vox = D * H * W;
   const usable = cases.filter((c) => c.supervisedSlices.length > 0);
   if (usable.length === 0) throw new Error('no supervised slices to sample');
-  const images = new Float32Array(size * vox);
+  const channels = usable[0].channels;
+  const images = new Float32Array(size * channels * vox);
   const labels = new Uint8Array(size * vox);
   const anyWeights = usable.some((c) => c.weights);
   const weights = anyWeights ? new Float32Array(size * vox) : null;
@@ -191,13 +199,13 @@ export function sample3DBatch(cases: TrainingCase[], patch: [number, number, num
         corner[k] = lo + rng.int(hi - lo + 1);
       } else corner[k] = rng.int(n - size + 1);
     }
-    const fill = minOf(c.image);
-    const crop = cropPatch(c, corner, patch, fill);
+    const fills = Array.from({ length: channels }, (_, k) => minOf(channelView(c.image, channels, k)));
+    const crop = cropPatch(c, corner, patch, fills);
     if (!c.weights && weights) crop.weights = new Float32Array(vox).fill(1);
-    if (augment) augmentPatch3D(crop.image, crop.labels, crop.weights, patch, rng, augment, fill);
-    images.set(crop.image, n * vox);
+    if (augment) augmentPatch3D(crop.image, crop.labels, crop.weights, patch, rng, augment, fills);
+    images.set(crop.image, n * channels * vox);
     labels.set(crop.labels, n * vox);
     if (weights && crop.weights) weights.set(crop.weights, n * vox);
   }
-  return { images, labels, weights, shape: [size, 1, D, H, W] };
+  return { images, labels, weights, shape: [size, channels, D, H, W] };
 }
