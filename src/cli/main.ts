@@ -22,7 +22,8 @@ export function buildProgram(): Command {
     .name('slicewise')
     .description('Plan, interpolate, train and study sparse slice annotation of 3D medical scans')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
+    // A parsing mistake is one line, like every other user error, with where to look.
+    .configureOutput({ outputError: (message, write) => write(`slicewise: ${message.trim().replace(/^error: /, '')} (see --help)\n`) })
     .exitOverride();
   registerInspect(program);
   registerInterpolate(program);

@@ -101,3 +101,17 @@ test('demo: generates a SYNTHETIC phantom, plans it, fills between the planned s
   assert.equal(plan.cases.length, 6);
   assert.ok(plan.cases.every((c) => c.slices.length === 5));
 });
+
+test('command-line parsing mistakes are one line on stderr, exit 2', () => {
+  const cases: Array<[string[], string]> = [
+    [['plan', '--foo'], "slicewise: unknown option '--foo' (see --help)"],
+    [['plan'], "slicewise: missing required argument 'dataset' (see --help)"],
+    [['bogus'], "slicewise: unknown command 'bogus' (see --help)"],
+  ];
+  for (const [args, expected] of cases) {
+    const r = run(args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr, `${expected}\n`);
+    assert.equal(r.stdout, '');
+  }
+});
