@@ -10,6 +10,7 @@ import { UserError } from '../io/errors.js';
 import { caseMetrics } from '../evaluate/metrics.js';
 import { makePlan } from '../plan/plan.js';
 import type { AllocationRule } from '../plan/allocation.js';
+import { readChannels } from '../train/channels.js';
 import { loadRun, predictVolume } from '../train/predict.js';
 import { train, type TrainOptions } from '../train/train.js';
 import type { CaseResult, CellExecutor } from './types.js';
@@ -67,8 +68,9 @@ export const executeCell: CellExecutor = async (cell, context) => {
     const c = byId.get(id);
     if (!c?.labelPath) throw new UserError(`test case ${id} has no label`, context.datasetRoot);
     const { image, label } = await loadCase(dataset, c);
+    const channels = await readChannels(c, image);
     const t0 = performance.now();
-    const prediction = await predictVolume(run, image);
+    const prediction = await predictVolume(run, channels);
     const t1 = performance.now();
     const metrics = caseMetrics({ data: prediction.data, shape: prediction.shape, spacing: prediction.spacing }, { data: label!.data }, labels, { ignoreValue: dataset.ignoreValue });
     evaluateSeconds += (performance.now() - t1) / 1000;
