@@ -4,6 +4,7 @@ import { DEFAULT_DATASET_ID, exportNnunet } from '../annotate/export/nnunet.js';
 import { parseLabelsOption } from '../annotate/export/record.js';
 import { readPlanFile } from '../plan/read.js';
 import { exportSlices } from '../annotate/export/slices.js';
+import { UserError } from '../io/errors.js';
 import { parseIntOption, progressReporter } from './common.js';
 
 interface ExportCliOptions {
@@ -13,6 +14,7 @@ interface ExportCliOptions {
   name?: string;
   labels?: string;
   window?: { level: number; width: number };
+  imageUrlPrefix?: string;
   overwrite: boolean;
   progress: boolean;
 }
@@ -43,9 +45,11 @@ export function registerExport(program: Command): void {
     .option('--name <name>', 'nnunet: dataset name, letters and digits (default: from the plan\'s dataset folder)')
     .option('--labels <list>', 'label names and values, e.g. background=0,tumour=1 (default: the dataset\'s dataset.json, else the values in its label files)')
     .option('--window <level,width>', 'slices: CT window for every case (default: level 40 width 400 for images whose minimum is ≤ -500, else the 0.5-99.5 percentile range)', parseWindow)
+    .option('--image-url-prefix <prefix>', "slices: put before each PNG's path (images/...) in the Label Studio tasks' data.image (default: /data/local-files/?d=<export folder name>/, Label Studio's local files with LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT = the export's parent folder)")
     .option('--overwrite', 'replace the export folder if it exists (only once the new one is complete)', false)
     .option('--no-progress', 'no progress lines on stderr')
     .action(async (planPath: string, opts: ExportCliOptions) => {
+      if (opts.to !== 'slices' && opts.imageUrlPrefix !== undefined) throw new UserError('only applies to --to slices', '--image-url-prefix');
       const labels = opts.labels !== undefined ? parseLabelsOption(opts.labels) : undefined;
       const plan = await readPlanFile(planPath);
       const planDir = dirname(resolve(planPath));
@@ -55,7 +59,7 @@ export function registerExport(program: Command): void {
         process.stdout.write(`${r.folder}: ${r.cases} cases, ${r.slices} planned slices to paint; images ${r.copiedImages} copied, ${r.convertedImages} converted\n`
           + `${labelLine(r.labels.labelMap, r.labels.ignoreValue, r.labels.source)}\n`);
       } else {
-        const r = await exportSlices(plan, { out: opts.out ?? join(planDir, 'slices'), window: opts.window, labels, overwrite: opts.overwrite, onProgress });
+        const r = await exportSlices(plan, { out: opts.out ?? join(planDir, 'slices'), window: opts.window, imageUrlPrefix: opts.imageUrlPrefix, labels, overwrite: opts.overwrite, onProgress });
         process.stdout.write(`${r.folder}: ${r.slices} slice PNGs from ${r.cases} cases (${r.windowed} CT-windowed), manifest.csv, label-studio-tasks.json\n`
           + `${labelLine(r.labels.labelMap, r.labels.ignoreValue, r.labels.source)}\n`);
       }

@@ -137,7 +137,20 @@ async function assertEqualsPlan(folder: string, ids = CASE_IDS, source = plan): 
   assert.ok(foreground > 0, 'the planned slices hold foreground');
 }
 
-test('nnunet round trip: export → paint the real labels on the planned slices → import equals sparseFromPlan; training cases build', { skip: NO_DATA }, async () => {
+/** `slicewise train` on an imported sparse folder: a 2-step run on the imported cases, supervised by the planned slices only. */
+function trainsFrom(folder: string): void {
+  const out = fresh('train');
+  const cli = spawnSync(process.execPath, [CLI, 'train', folder, '--model', '2d', '--steps', '2', '--batch-size', '2', '--out', out], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  assert.deepEqual([...config.trainingCases, ...config.validationCases].sort(), CASE_IDS);
+  assert.deepEqual([config.model, config.steps, config.batchSize, config.labelValues], ['2d', 2, 2, [0, 1, 2]]);
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+  assert.equal(metrics.steps, 2);
+  assert.deepEqual(metrics.supervision.map((c: { id: string; annotated: number }) => [c.id, c.annotated]), plan.cases.map((c) => [c.id, c.slices.length]));
+}
+
+test('nnunet round trip: export → paint the real labels on the planned slices → import equals sparseFromPlan; training cases build and slicewise train runs on the import', { skip: NO_DATA }, async () => {
   const r = await exportNnunet(plan, { outParent: fresh('nn') });
   assert.match(r.folder, /Dataset500_Msd$/);
   assert.equal(r.labels.source, 'the label files of the 4 planned case(s)');
@@ -176,9 +189,10 @@ test('nnunet round trip: export → paint the real labels on the planned slices 
     const k = Math.floor(i / (nx * ny));
     assert.equal(first.labels[i], plan.cases[0].slices.includes(k) ? expected.labels.data[i] : IGNORE);
   }
+  trainsFrom(imported.folder);
 });
 
-test('slices round trip: PNGs, manifest, Label Studio tasks → masks from the real labels → import equals sparseFromPlan', { skip: NO_DATA }, async () => {
+test('slices round trip: PNGs, manifest, Label Studio tasks → masks from the real labels → import equals sparseFromPlan; slicewise train runs on the import', { skip: NO_DATA }, async () => {
   const r = await exportSlices(plan, { out: fresh('slices') });
   assert.deepEqual([r.cases, r.slices, r.windowed], [4, BUDGET, 0]);
   const rows = manifestRows(r.folder);
@@ -193,7 +207,10 @@ test('slices round trip: PNGs, manifest, Label Studio tasks → masks from the r
   assert.deepEqual([first.width, first.height, first.aspect], [String(image.shape[0]), String(image.shape[1]), '1']);
   const tasks = JSON.parse(readFileSync(join(r.folder, 'label-studio-tasks.json'), 'utf8'));
   assert.equal(tasks.length, BUDGET);
-  assert.deepEqual(tasks[0].data, { image: first.file, case: 'hippocampus_001', slice_index: 5, slice: 6, position_mm: plan.cases[0].positionsMm[0], mask: 'masks/hippocampus_001_slice-005.png' });
+  // data.image: Label Studio's local-files URL of the PNG (document root = the export's parent folder).
+  const folderName = r.folder.split('/').pop()!;
+  assert.match(folderName, /^slices-\d+$/);
+  assert.deepEqual(tasks[0].data, { image: `/data/local-files/?d=${folderName}/images/hippocampus_001_slice-005.png`, case: 'hippocampus_001', slice_index: 5, slice: 6, position_mm: plan.cases[0].positionsMm[0], mask: 'masks/hippocampus_001_slice-005.png' });
   // 8-bit grayscale; display (0, 0) is the voxel at the far x and y end; intensities by the 0.5–99.5 percentiles.
   const bytes = readFileSync(join(r.folder, first.file));
   assert.deepEqual([bytes[24], bytes[25]], [8, 0]);
@@ -212,6 +229,40 @@ test('slices round trip: PNGs, manifest, Label Studio tasks → masks from the r
   const training = await buildTrainingCases(await discoverDataset(imported.folder), CASE_IDS);
   assert.equal(training.cases.length, 4);
   assert.equal(dataset.cases[0].imagePaths[0], plan.cases[0].imagePath);
+  trainsFrom(imported.folder);
+});
+
+test('export --to slices: Label Studio tasks point at URLs, by default its local-files URL of the export folder (encoded), or --image-url-prefix', { skip: NO_DATA }, () => {
+  const imagesOf = (folder: string) => (JSON.parse(readFileSync(join(folder, 'label-studio-tasks.json'), 'utf8')) as Array<{ data: { image: string; mask: string } }>).map((t) => t.data);
+  const byDefault = join(work, `ls export-${++counter}`);
+  const cli = spawnSync(process.execPath, [CLI, 'export', planPath, '--to', 'slices', '--out', byDefault, '--no-progress'], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  const name = `ls%20export-${counter}`;
+  const tasks = imagesOf(byDefault);
+  assert.equal(tasks.length, BUDGET);
+  assert.deepEqual(tasks.slice(0, 2), [
+    { image: `/data/local-files/?d=${name}/images/hippocampus_001_slice-005.png`, mask: 'masks/hippocampus_001_slice-005.png', case: 'hippocampus_001', slice_index: 5, slice: 6, position_mm: plan.cases[0].positionsMm[0] },
+    { image: `/data/local-files/?d=${name}/images/hippocampus_001_slice-017.png`, mask: 'masks/hippocampus_001_slice-017.png', case: 'hippocampus_001', slice_index: 17, slice: 18, position_mm: plan.cases[0].positionsMm[1] },
+  ]);
+  const guide = readFileSync(join(byDefault, 'ANNOTATORS.md'), 'utf8');
+  assert.ok(guide.includes(`data.image is \`/data/local-files/?d=${name}/\` followed by the\nPNG's`), guide);
+  assert.match(guide, /LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT set to the folder that\nholds this one/);
+
+  const custom = fresh('ls-custom');
+  const prefixed = spawnSync(process.execPath, [CLI, 'export', planPath, '--to', 'slices', '--out', custom, '--image-url-prefix', 'https://files.example.org/study 1/', '--no-progress'], { encoding: 'utf8' });
+  assert.equal(prefixed.status, 0, prefixed.stderr);
+  assert.deepEqual(imagesOf(custom).map((t) => t.image).slice(-1), ['https://files.example.org/study 1/images/hippocampus_006_slice-028.png']);
+  assert.doesNotMatch(readFileSync(join(custom, 'ANNOTATORS.md'), 'utf8'), /LOCAL_FILES_DOCUMENT_ROOT/);
+  // The prefix as given (here none at all: the bare relative paths); the rest of the export is unchanged.
+  const bare = fresh('ls-bare');
+  assert.equal(spawnSync(process.execPath, [CLI, 'export', planPath, '--to', 'slices', '--out', bare, '--image-url-prefix', '', '--no-progress']).status, 0);
+  assert.deepEqual(imagesOf(bare).map((t) => t.image), manifestRows(bare).map((row) => row.file));
+  assert.match(readFileSync(join(bare, 'ANNOTATORS.md'), 'utf8'), /data\.image is the\nPNG's path in this folder\. Then/);
+  assert.ok(readFileSync(join(bare, 'manifest.csv')).equals(readFileSync(join(custom, 'manifest.csv'))));
+
+  const wrong = spawnSync(process.execPath, [CLI, 'export', planPath, '--to', 'nnunet', '--out', fresh('nn'), '--image-url-prefix', '/x/', '--no-progress'], { encoding: 'utf8' });
+  assert.equal(wrong.status, 2);
+  assert.equal(wrong.stderr, 'slicewise: --image-url-prefix: only applies to --to slices\n');
 });
 
 test('nnunet import: a missing label file or an unpainted template refuses, --allow-missing keeps what is done and lists the rest', { skip: NO_DATA }, async () => {

@@ -2,12 +2,13 @@
  * Export a plan as one 8-bit grayscale PNG per planned slice for 2D tools (CVAT, Label Studio, any painter):
  *   images/CASE_slice-KKK.png   the slice in radiological display orientation, at its own resolution
  *   manifest.csv                per PNG: case, slice, position, orientation and the exact flips/transposition
- *   label-studio-tasks.json     one task per PNG (data.image = its relative path)
+ *   label-studio-tasks.json     one task per PNG (data.image = a URL Label Studio can load: the image URL prefix +
+ *                               the PNG's relative path; by default its local-files URL, see defaultImageUrlPrefix)
  *   plan.json, slicewise-export.json, ANNOTATORS.md; annotators put their masks in masks/ under the same names.
  * Intensities: a CT window (level 40, width 400 by default) when the image looks like CT (minimum ≤ −500) or
  * a window is given, otherwise the volume's 0.5–99.5 percentile range, mapped to 0..255.
  */
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { UserError } from '../../io/errors.js';
 import { intensityRange, percentiles } from '../../io/normalize.js';
@@ -37,6 +38,8 @@ export interface SlicesExportOptions {
   window?: { level: number; width: number };
   labels?: LabelMap;
   overwrite?: boolean;
+  /** Prepended to each PNG's relative path in the Label Studio tasks (default: defaultImageUrlPrefix(out)). */
+  imageUrlPrefix?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -63,6 +66,19 @@ function round(x: number, digits = 4): number {
   const f = 10 ** digits;
   const r = Math.round(x * f) / f;
   return r === 0 ? 0 : r;
+}
+
+/**
+ * Label Studio's local-files URL of the export folder: what it serves with local file serving enabled and
+ * LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT set to the export's parent folder.
+ */
+export function defaultImageUrlPrefix(out: string): string {
+  return `/data/local-files/?d=${encodeURIComponent(basename(resolve(out)))}/`;
+}
+
+/** The URL of an export-relative path (`images/X.png`) under `prefix`, each path segment URL-encoded. */
+export function imageUrl(prefix: string, relativePath: string): string {
+  return prefix + relativePath.split('/').map(encodeURIComponent).join('/');
 }
 
 export function sliceFileName(caseId: string, index: number, sliceCount: number): string {
@@ -108,6 +124,7 @@ export async function exportSlices(plan: Plan, options: SlicesExportOptions): Pr
   if (options.window && !(options.window.width > 0)) throw new UserError(`width must be positive, got ${options.window.width}`, '--window');
   if (plan.cases.length === 0) throw new UserError('plans no case; nothing to export', EXPORT_PLAN_FILE);
   const labels = await resolveExportLabels(plan, options.labels);
+  const urlPrefix = options.imageUrlPrefix ?? defaultImageUrlPrefix(options.out);
   const rows: string[] = [MANIFEST_COLUMNS.join(',')];
   const tasks: Array<{ data: Record<string, string | number> }> = [];
   const cases: ExportCase[] = [];
@@ -127,7 +144,7 @@ export async function exportSlices(plan: Plan, options: SlicesExportOptions): Pr
         const file = sliceFileName(planned.id, k, planned.sliceCount);
         await writeFileAtomic(join(imagesDir, file), encodeGray8(display.width, display.height, renderSlice(image, planned.axis, k, display, map)));
         rows.push(manifestRow(`${IMAGES_DIR}/${file}`, planned, i, display, map));
-        tasks.push({ data: { image: `${IMAGES_DIR}/${file}`, case: planned.id, slice_index: k, slice: k + 1, position_mm: planned.positionsMm[i], mask: `${MASKS_DIR}/${file}` } });
+        tasks.push({ data: { image: imageUrl(urlPrefix, `${IMAGES_DIR}/${file}`), case: planned.id, slice_index: k, slice: k + 1, position_mm: planned.positionsMm[i], mask: `${MASKS_DIR}/${file}` } });
       }
       cases.push({ id: planned.id, sourceImage: planned.imagePath, geometry: caseGeometry(image) });
       options.onProgress?.(c + 1, plan.cases.length);
@@ -135,7 +152,7 @@ export async function exportSlices(plan: Plan, options: SlicesExportOptions): Pr
     await writeFileAtomic(join(folder.path, MANIFEST_FILE), rows.join('\n') + '\n');
     await writeFileAtomic(join(folder.path, LABEL_STUDIO_FILE), JSON.stringify(tasks, null, 1) + '\n');
     await writeFileAtomic(join(folder.path, EXPORT_PLAN_FILE), JSON.stringify(plan, null, 2) + '\n');
-    await writeFileAtomic(join(folder.path, 'ANNOTATORS.md'), annotatorsGuide(labels, tasks.length));
+    await writeFileAtomic(join(folder.path, 'ANNOTATORS.md'), annotatorsGuide(labels, tasks.length, urlPrefix, options.imageUrlPrefix === undefined));
     await writeExportRecord(folder.path, {
       format: 'slicewise-export', version: EXPORT_FORMAT_VERSION, to: 'slices', name: plan.dataset.split(/[\\/]/).filter(Boolean).pop() ?? 'dataset',
       labels: labels.labelMap, ignoreValue: labels.ignoreValue,
@@ -146,7 +163,7 @@ export async function exportSlices(plan: Plan, options: SlicesExportOptions): Pr
   return { folder: path, cases: plan.cases.length, slices: tasks.length, labels, windowed };
 }
 
-function annotatorsGuide(labels: ResolvedLabels, count: number): string {
+function annotatorsGuide(labels: ResolvedLabels, count: number, urlPrefix: string, defaultPrefix: boolean): string {
   const rows = Object.entries(labels.labelMap).sort((a, b) => a[1] - b[1]).map(([name, value]) => `| ${value} | ${name} |`);
   return `# Annotating this export
 
@@ -167,8 +184,12 @@ ${rows.join('\n')}
 the same width and height; each pixel's value is the label value from the table (0 = background). Colour
 masks, other sizes or other values are refused on import. Slices without a mask count as not yet annotated.
 
-Label Studio: import \`${LABEL_STUDIO_FILE}\` (data.image is the PNG's path relative to this folder; serve the
-folder through local file storage), then export the brush masks and save them into \`${MASKS_DIR}/\` as above.
+Label Studio: import \`${LABEL_STUDIO_FILE}\`; each task's data.image is ${urlPrefix ? `\`${urlPrefix}\` followed by ` : ''}the
+PNG's path in this folder${defaultPrefix ? ` (Label Studio's local-files URL: start it with
+LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT set to the folder that
+holds this one, and add a "Local files" source storage for this folder; or export again with
+--image-url-prefix pointing wherever the PNGs are served)` : ''}. Then export the brush masks and save them
+into \`${MASKS_DIR}/\` as above.
 Hand the whole folder back; it is read by \`slicewise import <this folder> --from slices\`.
 `;
 }
