@@ -104,7 +104,7 @@ export async function runStudy(config: StudyConfig, options: RunStudyOptions): P
     const splitKey = canonicalJson(split);
     let sliceCounts = store.getMeta<{ split: string; counts: number[] }>('trainingSliceCounts');
     if (!sliceCounts || sliceCounts.split !== splitKey) {
-      sliceCounts = { split: splitKey, counts: await trainingSliceCounts(dataset, split, config.axis) };
+      sliceCounts = { split: splitKey, counts: await trainingSliceCounts(dataset, split, config.axis, info) };
       store.setMeta('trainingSliceCounts', sliceCounts);
     }
     const grid = expandGrid(config, { sliceCounts: sliceCounts.counts });

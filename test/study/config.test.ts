@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { discoverDataset } from '../../src/io/dataset.js';
@@ -127,5 +127,26 @@ describe('study grid', () => {
     const findings = expandGrid(presetConfig('findings'), { sliceCounts: counts });
     assert.equal(findings.cells.length, 90);
     assert.deepEqual(findings.skipped, []);
+  });
+
+  it('an unreadable training image counts 0 slices and is reported instead of stopping the study', { skip: NO_DATA }, async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'imagesTr'));
+    mkdirSync(join(root, 'labelsTr'));
+    for (const id of ['hippocampus_001', 'hippocampus_003']) {
+      symlinkSync(join(HIPPOCAMPUS, 'imagesTr', `${id}.nii.gz`), join(root, 'imagesTr', `${id}.nii.gz`));
+      symlinkSync(join(HIPPOCAMPUS, 'labelsTr', `${id}.nii.gz`), join(root, 'labelsTr', `${id}.nii.gz`));
+    }
+    const dataset = await discoverDataset(root);
+    // Replace one image by a truncated copy.
+    const cut = join(root, 'imagesTr', 'hippocampus_003.nii.gz');
+    const bytes = readFileSync(cut);
+    unlinkSync(cut);
+    writeFileSync(cut, bytes.subarray(0, 500));
+    const messages: string[] = [];
+    const counts = await trainingSliceCounts(dataset, { format: 'slicewise-split', version: 1, seed: 0, testFraction: 0, train: ['hippocampus_001', 'hippocampus_003'], test: [] }, 'axial', (m) => messages.push(m));
+    assert.deepEqual(counts, [35, 0]);
+    assert.equal(messages.length, 1);
+    assert.match(messages[0], /^left out unreadable training case hippocampus_003: .*hippocampus_003\.nii\.gz: truncated gzip stream/);
   });
 });
