@@ -4,7 +4,8 @@
   "targets": [
     {
       "target_name": "slicewise_engine",
-      "sources": ["src/addon.cc", "src/allocator.cc", "src/engine.cc", "src/loss.cc", "src/unet.cc"],
+      "sources": ["src/addon.cc", "src/allocator.cc", "src/engine.cc", "src/loss.cc", "src/napi_convert.cc",
+                  "src/sliding_window.cc", "src/unet.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node -p \"(process.env.SLICEWISE_TORCH_INCLUDE || '/usr/include /usr/include/torch/csrc/api/include').split(' ').join(' ')\")"
