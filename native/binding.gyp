@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "slicewise_engine",
-      "sources": ["src/addon.cc", "src/allocator.cc", "src/engine.cc", "src/loss.cc", "src/napi_convert.cc",
+      "sources": ["src/addon.cc", "src/allocator.cc", "src/compute_thread.cc", "src/engine.cc", "src/loss.cc", "src/napi_convert.cc",
                   "src/sliding_window.cc", "src/unet.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "allocator.h"
+#include "compute_thread.h"
 #include "engine.h"
 #include "loss.h"
 #include "napi_convert.h"
@@ -21,7 +22,7 @@ namespace {
 
 // ---- async work ---------------------------------------------------------------------------------------
 
-// Runs `job` on a libuv worker thread; resolves with `finish(env)` on the main thread.
+// Runs `job` on the compute thread (a libuv pool thread waits for it); resolves with `finish(env)` on the main thread.
 class Job : public Napi::AsyncWorker {
  public:
   Job(Napi::Env env, std::function<void()> job, std::function<Napi::Value(Napi::Env)> finish, std::vector<Napi::Value> keepAlive)
@@ -35,8 +36,10 @@ class Job : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      applyThreads();
-      job_();
+      runOnComputeThread([this] {
+        applyThreads();
+        job_();
+      });
     } catch (...) {
       SetError(describe(std::current_exception()));
     }
