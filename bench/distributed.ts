@@ -15,7 +15,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BullMqCellQueue } from '../src/study/bullmq-queue.js';
@@ -25,7 +24,7 @@ import type { CellEvent, CellQueue, QueueContext } from '../src/study/queue.js';
 import { runStudy } from '../src/study/runner.js';
 import { StudyStore } from '../src/study/store.js';
 import type { CellSpec } from '../src/study/types.js';
-import { HIPPOCAMPUS, REPO_ROOT } from '../test/helpers.js';
+import { HIPPOCAMPUS, REPO_ROOT, freePort } from '../test/helpers.js';
 import { printBenchLine, round } from './_report.js';
 
 const CELL_MS = 1000;
@@ -69,17 +68,6 @@ async function measure(queue: CellQueue, slots: number, outDir: string): Promise
   // Equal cells: the busiest slot runs ⌈cells / slots⌉ of them back to back, and the wall time is theirs.
   const rounds = Math.ceil(summary.cells / slots);
   return { wallSeconds, overheadMs: ((wallSeconds - rounds * (work / summary.cells)) / rounds) * 1000, cells: summary.cells };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function waitForLine(child: ChildProcess, stream: 'stdout' | 'stderr', text: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -27,4 +28,16 @@ export function tempDir(prefix = 'slicewise-test-'): string {
   if (temporaryDirs.length === 0) process.on('exit', () => { for (const d of temporaryDirs) rmSync(d, { recursive: true, force: true }); });
   temporaryDirs.push(dir);
   return dir;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a redis-server of a test's own). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makePlan } from '../../src/plan/plan.js';
@@ -16,7 +15,7 @@ import type { Plan } from '../../src/plan/types.js';
 import { StudyStore } from '../../src/study/store.js';
 import { engineUnavailableReason } from '../../src/train/engine.js';
 import { readSplit } from '../../src/train/split.js';
-import { CLI, HIPPOCAMPUS, NO_DATA, tempDir } from '../helpers.js';
+import { CLI, HIPPOCAMPUS, NO_DATA, freePort, tempDir } from '../helpers.js';
 
 const NO_REDIS = spawnSync('redis-server', ['--version']).status === 0 ? false : 'redis-server is not installed';
 const NO_ENGINE = engineUnavailableReason() ?? false;
@@ -35,17 +34,6 @@ const CONFIG = {
 };
 const TEST_CASES = ['hippocampus_007', 'hippocampus_017'];
 const FOREGROUND_LABELS = [1, 2];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const children: ChildProcess[] = [];
 

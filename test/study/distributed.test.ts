@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { parseRedisUrl, describeRedisUrl } from '../../src/study/redis-url.js';
 import { StudyStore } from '../../src/study/store.js';
-import { CLI, HIPPOCAMPUS, NO_DATA, REPO_ROOT, tempDir } from '../helpers.js';
+import { CLI, HIPPOCAMPUS, NO_DATA, REPO_ROOT, freePort, tempDir } from '../helpers.js';
 
 const FAKE_STUDY = join(REPO_ROOT, 'dist', 'test', 'study', 'run-fake-study.js');
 const FAKE_WORKER = join(REPO_ROOT, 'dist', 'test', 'study', 'run-fake-worker.js');
@@ -79,17 +78,6 @@ class RedisServer {
   url(db: number): string {
     return `redis://:${PASSWORD}@127.0.0.1:${this.port}/${db}`;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const children: ChildProcess[] = [];
