@@ -8,7 +8,7 @@
  * inferred from the ignore voxels. Other sources (per-slice PNG masks from 2D annotation tools) only need to
  * produce `SparseLabels` and go through `SparseDatasetWriter` like any other.
  */
-import { mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
+import { mkdir, readdir, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError, fileSystemError } from '../io/errors.js';
@@ -16,6 +16,7 @@ import { parseLabelMap } from '../io/dataset.js';
 import { readJsonFile } from '../io/json.js';
 import { resolveAxis, type AxisChoice } from '../io/geometry.js';
 import { readVolume, stripVolumeExtension, writeFileAtomic, writeVolume } from '../io/read.js';
+import { StagingFolder } from '../io/staging.js';
 import { sparseFromIgnoreVolume, type LabelMap, type SparseLabels } from './sparse.js';
 
 export const SPARSE_RECORD_FILE = 'slicewise-sparse.json';
@@ -162,21 +163,15 @@ export class SparseDatasetWriter {
   private readonly tmp: string;
   private readonly cases: SparseCaseRecord[] = [];
 
-  private constructor(root: string, private readonly options: WriterOptions) {
-    this.root = root;
-    this.tmp = join(dirname(root), `.${basename(root)}.tmp-${process.pid}-${Date.now()}`);
+  private constructor(private readonly staging: StagingFolder, private readonly options: WriterOptions) {
+    this.root = staging.target;
+    this.tmp = staging.path;
   }
 
   static async create(root: string, options: WriterOptions): Promise<SparseDatasetWriter> {
-    root = resolve(root);
-    if (!options.overwrite && (await exists(root))) throw new UserError('already exists; choose another --out or pass --overwrite', root);
-    const writer = new SparseDatasetWriter(root, options);
-    try {
-      await mkdir(join(writer.tmp, 'labelsTr'), { recursive: true });
-    } catch (err) {
-      throw fileSystemError(err, dirname(root));
-    }
-    return writer;
+    const staging = await StagingFolder.create(root, options.overwrite ?? false);
+    await staging.mkdir('labelsTr');
+    return new SparseDatasetWriter(staging, options);
   }
 
   async add(sparse: SparseLabels, imagePaths: string[] = []): Promise<void> {
@@ -211,19 +206,10 @@ export class SparseDatasetWriter {
     const record: SparseRecord = { format: 'slicewise-sparse', version: SPARSE_FORMAT_VERSION, interpolation: this.options.interpolation ?? null, cases: this.cases };
     await writeFileAtomic(join(this.tmp, 'dataset.json'), JSON.stringify(datasetJson, null, 2) + '\n');
     await writeFileAtomic(join(this.tmp, SPARSE_RECORD_FILE), JSON.stringify(record, null, 1) + '\n');
-    const old = `${this.tmp}.old`;
-    const replacing = await exists(this.root);
-    try {
-      if (replacing) await rename(this.root, old);
-      await rename(this.tmp, this.root);
-    } catch (err) {
-      throw fileSystemError(err, this.root);
-    }
-    if (replacing) await rm(old, { recursive: true, force: true });
-    return this.root;
+    return this.staging.commit();
   }
 
   async abort(): Promise<void> {
-    await rm(this.tmp, { recursive: true, force: true });
+    await this.staging.abort();
   }
 }

@@ -16,7 +16,7 @@ function progressLine(text: string, final = false): void {
 interface TrainCliOptions {
   plan?: string; interpolation: string; interpolatedWeight: number; model: string; steps?: number; epochs?: number;
   batchSize?: number; seed: number; device: string; out: string; split?: string; threads: number;
-  validateEvery?: number; earlyStop: number; augment: boolean; axis?: string; optimizer?: string; learningRate?: number;
+  validateEvery?: number; earlyStop: number; augment: boolean; axis?: string; optimizer?: string; learningRate?: number; overwrite: boolean;
 }
 
 export function registerTrain(program: Command): void {
@@ -42,6 +42,7 @@ export function registerTrain(program: Command): void {
     .option('--no-augment', 'turn off augmentation (flips, rotations, scaling, intensity jitter)')
     .option('--axis <axis>', 'slicing axis for 2d without a plan: axial (default), coronal, sagittal, 0, 1 or 2; with a plan, the plan\'s axis')
     .requiredOption('--out <run-dir>', 'run folder to write (config, log, checkpoint, metrics)')
+    .option('--overwrite', 'replace the run folder if it exists (only once the new run is complete)', false)
     .action(async (dataset: string, opts: TrainCliOptions) => {
       if (opts.model !== '2d' && opts.model !== '3d') throw new UserError(`must be 2d or 3d, got "${opts.model}"`, '--model');
       if (!['none', 'mci', 'sdf', 'nearest'].includes(opts.interpolation)) throw new UserError(`must be none, mci, sdf or nearest, got "${opts.interpolation}"`, '--interpolation');
@@ -54,7 +55,7 @@ export function registerTrain(program: Command): void {
       const split = opts.split ? await readSplit(opts.split) : null;
       let lastPrinted = 0;
       const result = await train(dataset, opts.out, {
-        model: opts.model, plan, planPath: opts.plan ?? null, caseIds: split?.train,
+        model: opts.model, overwrite: opts.overwrite, plan, planPath: opts.plan ?? null, caseIds: split?.train,
         interpolation: opts.interpolation as 'none', interpolatedWeight: opts.interpolatedWeight,
         steps: opts.steps, epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed, device: opts.device as 'cpu', threads: opts.threads,
         validateEvery: opts.validateEvery, earlyStopPatience: opts.earlyStop, augment: opts.augment,
@@ -78,12 +79,13 @@ export function registerTrain(program: Command): void {
     .argument('<run-dir>', 'run folder written by slicewise train')
     .argument('<images>', 'dataset folder, folder of volumes, or one volume')
     .requiredOption('--out <dir>', 'folder for the predicted CASE.nii.gz label maps')
+    .option('--overwrite', 'write into the folder even if it already holds label maps (of another run, perhaps)', false)
     .option('--split <split.json>', 'predict only the split\'s test cases')
-    .action(async (runDir: string, images: string, opts: { out: string; split?: string }) => {
+    .action(async (runDir: string, images: string, opts: { out: string; split?: string; overwrite: boolean }) => {
       const split = opts.split ? await readSplit(opts.split) : null;
       let last = 0;
       const result = await predictImages(runDir, images, opts.out, {
-        caseIds: split?.test,
+        caseIds: split?.test, overwrite: opts.overwrite,
         onProgress: (done, total) => {
           if (done !== total && Date.now() - last < 2000) return;
           last = Date.now();

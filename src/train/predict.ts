@@ -3,7 +3,7 @@
  * U-Net can pool), 3D models by Gaussian-weighted sliding window with overlap. Output label maps keep the
  * input's geometry exactly.
  */
-import { readFile, mkdir } from 'node:fs/promises';
+import { readFile, readdir, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { discoverDataset } from '../io/dataset.js';
 import { UserError, fileSystemError } from '../io/errors.js';
@@ -148,7 +148,11 @@ export interface PredictFolderResult {
 }
 
 /** Predict every image of a dataset folder (imagesTr/imagesTs or plain), a folder of volumes, or one file. */
-export async function predictImages(runDir: string, imagesPath: string, outDir: string, options: { caseIds?: string[]; onProgress?: (done: number, total: number) => void } = {}): Promise<PredictFolderResult> {
+export async function predictImages(runDir: string, imagesPath: string, outDir: string, options: { caseIds?: string[]; overwrite?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<PredictFolderResult> {
+  // Label maps of two runs in one folder would be evaluated as one: refuse unless asked.
+  if (!options.overwrite && (await readdir(outDir).catch(() => [])).some((f) => /\.nii(\.gz)?$/.test(f))) {
+    throw new UserError('already holds label maps; pass --overwrite to write into it, or choose another --out', resolve(outDir));
+  }
   const run = await loadRun(runDir);
   const dataset = await discoverDataset(imagesPath);
   let cases = [...dataset.cases, ...dataset.testCases];

@@ -7,10 +7,11 @@
  *   metrics.json  steps, wall time, the best validation step and its Dice, validation and loss curves
  * The run is written to `<run>.partial-<pid>` and renamed when complete; a failed run leaves nothing.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { discoverDataset } from '../io/dataset.js';
 import { UserError } from '../io/errors.js';
+import { removeOnInterrupt } from '../io/interrupt.js';
 import type { AxisChoice } from '../io/geometry.js';
 import type { Plan } from '../plan/types.js';
 import { Random } from '../util/random.js';
@@ -24,6 +25,8 @@ import { predictTrainingCase } from './predict.js';
 
 export interface TrainOptions {
   model: '2d' | '3d';
+  /** Replace a run folder that exists and is not empty (only once the new run is complete). */
+  overwrite?: boolean;
   /** Cases to train on (default: every labelled case of the dataset). */
   caseIds?: string[];
   plan?: Plan | null;
@@ -129,6 +132,9 @@ export async function train(datasetPath: string, runDir: string, options: TrainO
   if (options.steps !== undefined && options.epochs !== undefined) throw new UserError('give --steps or --epochs, not both', '--epochs');
   const device = options.device ?? 'cpu';
   checkDevice(device);
+  if (!options.overwrite && (await readdir(runDir).catch(() => [])).length > 0) {
+    throw new UserError('already exists and is not empty; pass --overwrite to replace it (only once the new run is complete)', resolve(runDir));
+  }
   const dataset = await discoverDataset(datasetPath);
   const defaults = TRAIN_DEFAULTS[options.model];
   const seed = options.seed ?? 0;
@@ -195,6 +201,7 @@ export async function train(datasetPath: string, runDir: string, options: TrainO
   const workDir = `${finalDir}.partial-${process.pid}`;
   await rm(workDir, { recursive: true, force: true });
   await mkdir(workDir, { recursive: true });
+  const release = removeOnInterrupt(workDir);
   try {
     const outcome = await runSteps(model, trainCases, validationCases, config, classes, rng.fork('batches'), workDir, progress);
     const seconds = (performance.now() - started) / 1000;
@@ -210,6 +217,7 @@ export async function train(datasetPath: string, runDir: string, options: TrainO
       runDir: finalDir, config, steps: outcome.steps, seconds, bestStep: outcome.bestStep, bestValidationDice: outcome.bestDice, finalLoss: outcome.lossAverage,
     };
   } finally {
+    release();
     await rm(workDir, { recursive: true, force: true });
   }
 }

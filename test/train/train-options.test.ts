@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { discoverDataset } from '../../src/io/dataset.js';
@@ -136,4 +136,34 @@ test('bad input: one line, exit 2, no run or partial folder (CUDA on CPU, learni
   const labels = cli('train', declared, '--model', '2d', '--steps', '1', '--out', join(dir, 'labels'));
   assert.equal(oneLineError(labels), `slicewise: ${join(declared, 'labelsTr', 'hippocampus_001.nii.gz')}: label value 2 is not declared in dataset.json`);
   assertNothingWritten(dir, 'labels');
+});
+
+test('an existing run or prediction folder is kept unless --overwrite; Ctrl-C leaves no partial run', { skip: SKIP }, async () => {
+  const dataset = linkedHippocampus();
+  const dir = tempDir();
+  const runDir = join(dir, 'run');
+  const first = cli('train', dataset, '--model', '2d', '--steps', '2', '--batch-size', '2', '--out', runDir);
+  assert.equal(first.status, 0, first.stderr);
+  const firstConfig = readFileSync(join(runDir, 'config.json'), 'utf8');
+  const again = oneLineError(cli('train', dataset, '--model', '2d', '--steps', '3', '--batch-size', '2', '--out', runDir));
+  assert.equal(again, `slicewise: ${runDir}: already exists and is not empty; pass --overwrite to replace it (only once the new run is complete)`);
+  assert.equal(readFileSync(join(runDir, 'config.json'), 'utf8'), firstConfig);
+  const replaced = cli('train', dataset, '--model', '2d', '--steps', '3', '--batch-size', '2', '--out', runDir, '--overwrite');
+  assert.equal(replaced.status, 0, replaced.stderr);
+  assert.equal(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).steps, 3);
+
+  const predictions = join(dir, 'pred');
+  assert.equal(cli('predict', runDir, dataset, '--out', predictions).status, 0);
+  const mixed = oneLineError(cli('predict', runDir, dataset, '--out', predictions));
+  assert.equal(mixed, `slicewise: ${predictions}: already holds label maps; pass --overwrite to write into it, or choose another --out`);
+  assert.equal(cli('predict', runDir, dataset, '--out', predictions, '--overwrite').status, 0);
+
+  // Interrupted while training: exit 130, neither the run nor its .partial folder is left.
+  const child = spawn(process.execPath, [CLI, 'train', dataset, '--model', '2d', '--steps', '5000', '--batch-size', '2', '--out', join(dir, 'stopped')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve) => child.stderr!.on('data', (chunk: Buffer) => { if (/step \d+\/5000/.test(chunk.toString())) resolve(); }));
+  assert.ok(readdirSync(dir).some((name) => name.startsWith('stopped.partial-')));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 130);
+  assertNothingWritten(dir, 'stopped');
 });

@@ -3,13 +3,13 @@
  * geometry), the plan copy, the label map resolution, and a staging folder that is renamed into place only
  * when complete.
  */
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseLabelMap } from '../../io/dataset.js';
 import { readJsonFile } from '../../io/json.js';
 import { readPlanFile } from '../../plan/read.js';
-import { UserError, fileSystemError } from '../../io/errors.js';
+import { UserError } from '../../io/errors.js';
 import { readVolume, writeFileAtomic } from '../../io/read.js';
 import type { Geometry, Volume } from '../../io/volume.js';
 import { planSchema, type Plan } from '../../plan/types.js';
@@ -55,6 +55,8 @@ export function caseGeometry(volume: Volume): ExportCase['geometry'] {
 }
 
 
+export { withStagingFolder } from '../../io/staging.js';
+
 export async function pathExists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
@@ -70,6 +72,7 @@ export interface ExportFolder {
 export async function readExportFolder(dir: string, kind: ExportKind): Promise<ExportFolder> {
   const root = resolve(dir);
   const recordPath = join(root, EXPORT_RECORD_FILE);
+  if (!(await pathExists(root))) throw new UserError('no such file or folder', root);
   if (!(await pathExists(recordPath))) throw new UserError(`has no ${EXPORT_RECORD_FILE}; is it a folder written by slicewise export?`, root);
   const parsed = exportRecordSchema.safeParse(await readJsonFile(recordPath));
   if (!parsed.success) {
@@ -134,60 +137,6 @@ export async function resolveExportLabels(plan: Plan, explicit?: LabelMap): Prom
     return done(inferLabelMap(volumes), `the label files of the ${labelPaths.length} planned case(s)`);
   }
   throw new UserError(`the dataset has neither dataset.json labels nor label files; name the labels with --labels background=0,name=1,...`, '--labels');
-}
-
-/**
- * A folder written under a temporary name beside `target` and renamed into place by `commit()`, so an error
- * never leaves half an export behind.
- */
-export class StagingFolder {
-  readonly path: string;
-  private constructor(readonly target: string, private readonly overwrite: boolean) {
-    this.path = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
-  }
-
-  static async create(target: string, overwrite = false): Promise<StagingFolder> {
-    target = resolve(target);
-    if (!overwrite && (await pathExists(target))) throw new UserError('already exists; choose another --out or pass --overwrite', target);
-    const folder = new StagingFolder(target, overwrite);
-    await mkdir(folder.path, { recursive: true }).catch((err) => { throw fileSystemError(err, dirname(target)); });
-    return folder;
-  }
-
-  async mkdir(relativePath: string): Promise<string> {
-    const path = join(this.path, relativePath);
-    await mkdir(path, { recursive: true }).catch((err) => { throw fileSystemError(err, path); });
-    return path;
-  }
-
-  async commit(): Promise<string> {
-    const old = `${this.path}.old`;
-    const replacing = this.overwrite && (await pathExists(this.target));
-    try {
-      if (replacing) await rename(this.target, old);
-      await rename(this.path, this.target);
-    } catch (err) {
-      throw fileSystemError(err, this.target);
-    }
-    if (replacing) await rm(old, { recursive: true, force: true });
-    return this.target;
-  }
-
-  async abort(): Promise<void> {
-    await rm(this.path, { recursive: true, force: true });
-  }
-}
-
-/** Run `body` in a staging folder; commit on success, remove it on any error. */
-export async function withStagingFolder<T>(target: string, overwrite: boolean, body: (folder: StagingFolder) => Promise<T>): Promise<{ path: string; result: T }> {
-  const folder = await StagingFolder.create(target, overwrite);
-  try {
-    const result = await body(folder);
-    return { path: await folder.commit(), result };
-  } catch (err) {
-    await folder.abort();
-    throw err;
-  }
 }
 
 /** Intensity statistics that decide CT handling: a minimum at or below −500 looks like Hounsfield units. */
