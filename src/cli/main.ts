@@ -23,7 +23,7 @@ export function buildProgram(): Command {
     .description('Plan, interpolate, train and study sparse slice annotation of 3D medical scans')
     .version(VERSION)
     // A parsing mistake is one line, like every other user error, with where to look.
-    .configureOutput({ outputError: (message, write) => write(`slicewise: ${message.trim().replace(/^error: /, '')} (see --help)\n`) })
+    .configureOutput({ outputError: (message, write) => write(`slicewise: ${message.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see --help)\n`) })
     .exitOverride();
   registerInspect(program);
   registerInterpolate(program);

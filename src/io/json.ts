@@ -13,7 +13,9 @@ export async function readJsonFile(path: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new UserError(`is not valid JSON (${(err as Error).message})`, path);
+    // V8 quotes the text around the error; a binary file would put raw bytes into the message.
+    const reason = (err as Error).message.replace(/[^\x20-\x7e]+/g, '?').slice(0, 120);
+    throw new UserError(`is not valid JSON (${reason})`, path);
   }
 }
 

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Plan } from '../../src/plan/types.js';
-import { CLI, NO_DATA, tempDir } from '../helpers.js';
+import { CLI, HIPPOCAMPUS, NO_DATA, tempDir } from '../helpers.js';
 import { hippocampusSubset } from './subset.js';
 
 function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -107,6 +107,7 @@ test('command-line parsing mistakes are one line on stderr, exit 2', () => {
     [['plan', '--foo'], "slicewise: unknown option '--foo' (see --help)"],
     [['plan'], "slicewise: missing required argument 'dataset' (see --help)"],
     [['bogus'], "slicewise: unknown command 'bogus' (see --help)"],
+    [['plan', 'x', '--budjet', '3'], "slicewise: unknown option '--budjet' (Did you mean --budget?) (see --help)"],
   ];
   for (const [args, expected] of cases) {
     const r = run(args);
@@ -114,4 +115,11 @@ test('command-line parsing mistakes are one line on stderr, exit 2', () => {
     assert.equal(r.stderr, `${expected}\n`);
     assert.equal(r.stdout, '');
   }
+});
+
+test('a binary file given as a plan is a readable one-line error', { skip: NO_DATA }, () => {
+  const r = run(['export', join(HIPPOCAMPUS, 'imagesTr', 'hippocampus_001.nii.gz'), '--to', 'nnunet', '--out', join(tempDir(), 'x')]);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+  assert.match(r.stderr, /^slicewise: .*hippocampus_001\.nii\.gz: is not valid JSON \([\x20-\x7e]*\)\n$/);
 });
