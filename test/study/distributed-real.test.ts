@@ -15,6 +15,7 @@ import type { Plan } from '../../src/plan/types.js';
 import { StudyStore } from '../../src/study/store.js';
 import { engineUnavailableReason } from '../../src/train/engine.js';
 import { readSplit } from '../../src/train/split.js';
+import { killLaunched, launchNode } from './processes.js';
 import { CLI, HIPPOCAMPUS, NO_DATA, freePort, tempDir } from '../helpers.js';
 
 const NO_REDIS = spawnSync('redis-server', ['--version']).status === 0 ? false : 'redis-server is not installed';
@@ -35,18 +36,7 @@ const CONFIG = {
 const TEST_CASES = ['hippocampus_007', 'hippocampus_017'];
 const FOREGROUND_LABELS = [1, 2];
 
-const children: ChildProcess[] = [];
-
-function launch(args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '', stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, exit, output: () => ({ stdout, stderr }) };
-}
+const launch = (args: string[]) => launchNode([CLI, ...args]);
 
 async function waitFor<T>(probe: () => T | undefined | null | false, timeoutMs: number, what: () => string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -88,7 +78,7 @@ describe('distributed study with the real executor on a real worker', { skip: NO
   });
 
   after(() => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    killLaunched();
     redis?.kill('SIGTERM');
   });
 

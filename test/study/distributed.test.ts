@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { parseRedisUrl, describeRedisUrl } from '../../src/study/redis-url.js';
 import { StudyStore } from '../../src/study/store.js';
+import { killLaunched, launchNode } from './processes.js';
 import { CLI, HIPPOCAMPUS, NO_DATA, REPO_ROOT, freePort, tempDir } from '../helpers.js';
 
 const FAKE_STUDY = join(REPO_ROOT, 'dist', 'test', 'study', 'run-fake-study.js');
@@ -80,19 +81,7 @@ class RedisServer {
   }
 }
 
-const children: ChildProcess[] = [];
-
-/** A process whose exit is awaited later: resolves with its code/signal and output. */
-function launch(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '', stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, exit, output: () => ({ stdout, stderr }) };
-}
+const launch = launchNode;
 
 async function startWorker(url: string, env: Record<string, string>) {
   const worker = launch([FAKE_WORKER, url], env);
@@ -216,7 +205,7 @@ describe('distributed study on BullMQ', { skip: NO_DATA || NO_REDIS }, () => {
   });
 
   after(async () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    killLaunched();
     await redis?.stop();
   });
 
@@ -380,7 +369,7 @@ describe('distributed study over TLS (rediss://)', { skip: NO_DATA || NO_REDIS |
   });
 
   after(() => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    killLaunched();
     server?.kill('SIGTERM');
   });
 
